@@ -1,0 +1,18 @@
+import ArgumentParser
+
+@main
+struct Capstan: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "capstan",
+        abstract: "A Kubernetes-compatible container orchestrator.",
+        version: CapstanVersion.describe(),
+        subcommands: [
+            VersionCommand.self,
+            BenchCommand.self,
+            ReservedCommand.Up.self,
+            ReservedCommand.Server.self,
+            ReservedCommand.Agent.self,
+            ReservedCommand.Simulate.self,
+        ]
+    )
+}
