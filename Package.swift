@@ -5,6 +5,13 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+let nio: [Target.Dependency] = [
+    .product(name: "NIOCore", package: "swift-nio"),
+    .product(name: "NIOPosix", package: "swift-nio"),
+    .product(name: "NIOHTTP1", package: "swift-nio"),
+    .product(name: "NIOSSL", package: "swift-nio-ssl"),
+]
+
 let package = Package(
     name: "Capstan",
     platforms: [.macOS(.v15)],
@@ -14,14 +21,30 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.100.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
-        // Pure: generated Kubernetes API types and hand-written special types.
+        // MARK: Pure
+        // Generated Kubernetes API types and hand-written special types.
         .target(name: "CapstanAPI", swiftSettings: strict),
-
-        // Pure logic: the storage protocol and its in-memory reference implementation.
+        // API machinery: selectors, patches, Status errors, object metadata rules.
+        .target(name: "CapstanAPIMachinery", dependencies: ["CapstanAPI"], swiftSettings: strict),
+        // Discovery documents (legacy and aggregated) and OpenAPI v2/v3, derived from the schema.
+        .target(name: "CapstanDiscovery", dependencies: ["CapstanAPI"], swiftSettings: strict),
+        // Server-side printing: Table columns and rows for every built-in kind.
+        .target(name: "CapstanTables", dependencies: ["CapstanAPI", "CapstanAPIMachinery"], swiftSettings: strict),
+        // The storage protocol and its in-memory reference implementation.
         .target(name: "CapstanStorage", swiftSettings: strict),
-        // Implementations.
+
+        // MARK: Implementations
         .target(
             name: "CapstanStorageSQLite",
             dependencies: [
@@ -30,30 +53,74 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // Test support: the conformance suite every storage backend passes.
+        // Cluster CA, serving and client certificates, kubeconfig files.
+        .target(
+            name: "CapstanPKI",
+            dependencies: [
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            swiftSettings: strict
+        ),
+        // The generic, schema-driven registry and the watch cache, over a StorageBackend.
+        .target(
+            name: "CapstanRegistry",
+            dependencies: ["CapstanAPI", "CapstanAPIMachinery", "CapstanStorage"],
+            swiftSettings: strict
+        ),
+
+        // MARK: Adapters
+        // The Kubernetes REST API over HTTPS.
+        .target(
+            name: "CapstanAPIServer",
+            dependencies: [
+                "CapstanAPI", "CapstanAPIMachinery", "CapstanDiscovery", "CapstanTables", "CapstanRegistry",
+                "CapstanStorage", "CapstanStorageSQLite", "CapstanPKI",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ] + nio,
+            swiftSettings: strict
+        ),
+
+        // MARK: Test support
         .target(name: "CapstanStorageConformance", dependencies: ["CapstanStorage"], swiftSettings: strict),
 
-        // The one executable.
+        // MARK: Executable
         .executableTarget(
             name: "capstan",
             dependencies: [
                 "CapstanAPI",
                 "CapstanStorage",
                 "CapstanStorageSQLite",
+                "CapstanAPIServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
 
+        // MARK: Tests
         .testTarget(
             name: "CapstanAPITests",
             dependencies: ["CapstanAPI"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
+        .testTarget(name: "CapstanAPIMachineryTests", dependencies: ["CapstanAPIMachinery"], swiftSettings: strict),
+        .testTarget(name: "CapstanDiscoveryTests", dependencies: ["CapstanDiscovery"], swiftSettings: strict),
+        .testTarget(name: "CapstanTablesTests", dependencies: ["CapstanTables"], swiftSettings: strict),
+        .testTarget(name: "CapstanPKITests", dependencies: ["CapstanPKI"], swiftSettings: strict),
         .testTarget(
             name: "CapstanStorageTests",
             dependencies: ["CapstanStorage", "CapstanStorageSQLite", "CapstanStorageConformance"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "CapstanAPIServerTests",
+            dependencies: ["CapstanAPIServer", "CapstanRegistry", "CapstanStorage", "CapstanPKI"],
             swiftSettings: strict
         ),
     ],
