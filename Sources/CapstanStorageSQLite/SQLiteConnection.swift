@@ -217,3 +217,7 @@ final class SQLiteStatement {
         return [UInt8](UnsafeRawBufferPointer(start: pointer, count: count))
     }
 }
+
+func sqlite_last_insert_rowid(_ connection: SQLiteConnection) -> Int64 {
+    sqlite_nio_sqlite3_last_insert_rowid(connection.handle)
+}

@@ -141,6 +141,10 @@ public final class SQLiteStorage: StorageBackend {
         if closed.load(ordering: .acquiring) { throw Self.closedError(path) }
     }
 
+    func checkOpenForDiagnostics() throws(StorageError) { try checkOpen() }
+
+    var readPool: SQLiteReadPool { readers }
+
     // MARK: - Reads
 
     public func get(_ key: String, atRevision revision: Int64?) async throws -> GetResult {
@@ -182,6 +186,20 @@ public final class SQLiteStorage: StorageBackend {
             let count = try connection.readCount(start: prefix, end: SQLiteSchema.rangeEnd(prefix), at: current)
             return CountResult(count: count, revision: current)
         }
+    }
+
+    /// Counters of the group commit since open.
+    public struct Statistics: Sendable {
+        /// Committed write transactions.
+        public var transactions: Int
+        /// Requests answered by them (writes, lease and compaction requests).
+        public var requests: Int
+    }
+
+    public var statistics: Statistics {
+        Statistics(
+            transactions: writer.batchCount.load(ordering: .relaxed),
+            requests: writer.requestCount.load(ordering: .relaxed))
     }
 
     public func currentRevision() async throws -> Int64 {

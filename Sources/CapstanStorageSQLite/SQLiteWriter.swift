@@ -23,14 +23,12 @@ final class SQLiteWriter: @unchecked Sendable {
         var waiters: [CheckedContinuation<WriteOutcome, any Error>]
     }
 
-    private struct Exit {
-        var exited = false
-        var waiters: [CheckedContinuation<Void, Never>] = []
-    }
-
-    let queue = WriteQueue()
+    let queue = WriteQueue<WriteRequest>()
     /// Number of live leases, for `run()` to skip expiry checks when there are none.
     let leaseCount = Atomic<Int>(0)
+    /// Committed transactions and the requests they answered (for benchmarks and metrics).
+    let batchCount = Atomic<Int>(0)
+    let requestCount = Atomic<Int>(0)
     /// The revision of the latest committed write, set before callers are resumed.
     let committedRevision = Atomic<Int64>(0)
 
@@ -38,7 +36,7 @@ final class SQLiteWriter: @unchecked Sendable {
     private let hub: SQLiteWatchHub
     private let clock: StorageClock
     private let options: SQLiteStorage.Options
-    private let exit = Mutex(Exit())
+    private let exit = ThreadExit()
 
     // Writer-thread state (and the opening thread's, before `start`).
     private(set) var revision: Int64 = 0
@@ -83,13 +81,7 @@ final class SQLiteWriter: @unchecked Sendable {
     /// Stops taking requests, finishes the queued ones, and waits for the thread to end.
     func stop() async {
         queue.close()
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let exited = exit.withLock { state in
-                if !state.exited { state.waiters.append(continuation) }
-                return state.exited
-            }
-            if exited { continuation.resume() }
-        }
+        await exit.wait()
     }
 
     // MARK: - The loop
@@ -110,12 +102,7 @@ final class SQLiteWriter: @unchecked Sendable {
             self.compaction = nil
         }
         connection.close()
-        let waiters = exit.withLock { state in
-            state.exited = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
+        exit.signal()
     }
 
     private func process(_ batch: [WriteRequest]) {
@@ -169,6 +156,8 @@ final class SQLiteWriter: @unchecked Sendable {
             compaction = Compaction(target: target, low: (try? minID()) ?? 1, waiters: waiters)
         }
         committedRevision.store(revision, ordering: .releasing)
+        batchCount.add(1, ordering: .relaxed)
+        requestCount.add(batch.count, ordering: .relaxed)
         hub.publish(events, through: revision)
         leaseCount.store(leases.count, ordering: .relaxed)
         for (request, outcome) in zip(batch, outcomes) {

@@ -1,4 +1,5 @@
 import CapstanStorage
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -33,18 +34,25 @@ enum WriteOutcome: Sendable {
     case done
 }
 
-struct WriteRequest: Sendable {
+struct WriteRequest: BatchItem {
     var operation: WriteOperation
     var continuation: CheckedContinuation<WriteOutcome, any Error>
+
+    var byteCount: Int { operation.byteCount }
+}
+
+/// Something queued for a writer thread; `byteCount` bounds the size of a batch.
+protocol BatchItem: Sendable {
+    var byteCount: Int { get }
 }
 
 /// The queue between client tasks and the writer thread: a mutex and a condition variable.
 /// `take` hands the writer everything queued (up to a batch limit), which is what makes one
 /// transaction, and one fsync, serve many concurrent writes.
-final class WriteQueue: @unchecked Sendable {
+final class WriteQueue<Item: BatchItem>: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var items: [WriteRequest] = []
+    private var items: [Item] = []
     private var closed = false
 
     init() {
@@ -60,7 +68,7 @@ final class WriteQueue: @unchecked Sendable {
     }
 
     /// Queues a request; false when the queue is closed.
-    func push(_ request: WriteRequest) -> Bool {
+    func push(_ request: Item) -> Bool {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         if closed { return false }
@@ -71,22 +79,23 @@ final class WriteQueue: @unchecked Sendable {
 
     /// Takes up to `maxCount` requests (and about `maxBytes`), waiting for one if `wait`.
     /// Returns an empty batch with `closed` true once closed and drained.
-    func take(maxCount: Int, maxBytes: Int, wait: Bool) -> (batch: [WriteRequest], closed: Bool) {
+    func take(maxCount: Int, maxBytes: Int, wait: Bool) -> (batch: [Item], closed: Bool) {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         while wait && items.isEmpty && !closed {
             pthread_cond_wait(condition, mutex)
         }
-        if items.count <= maxCount && maxBytes == .max {
-            let batch = items
-            items.removeAll(keepingCapacity: true)
-            return (batch, closed)
-        }
         var count = 0
         var bytes = 0
         while count < items.count && count < maxCount && (count == 0 || bytes < maxBytes) {
-            bytes += items[count].operation.byteCount
+            bytes += items[count].byteCount
             count += 1
+        }
+        if count == items.count {
+            var batch: [Item] = []
+            batch.reserveCapacity(items.capacity)
+            swap(&batch, &items)
+            return (batch, closed)
         }
         let batch = Array(items[..<count])
         items.removeFirst(count)
@@ -129,5 +138,35 @@ enum PosixThread {
         #else
         pthread_detach(thread!)
         #endif
+    }
+}
+
+/// Lets async code wait for a writer thread to end.
+final class ThreadExit: Sendable {
+    private struct State {
+        var exited = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    /// Called by the thread as its last action.
+    func signal() {
+        let waiters = state.withLock { state in
+            state.exited = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let exited = state.withLock { state in
+                if !state.exited { state.waiters.append(continuation) }
+                return state.exited
+            }
+            if exited { continuation.resume() }
+        }
     }
 }
