@@ -64,7 +64,7 @@ public struct QuantityError: Error, Hashable, Sendable, CustomStringConvertible 
         return out + "\""
     }
 
-    static let grammar =
+    public static let grammar =
         "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
 }
 
