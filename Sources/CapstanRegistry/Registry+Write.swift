@@ -1,0 +1,359 @@
+import CapstanAPI
+import CapstanAPIMachinery
+import CapstanStorage
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Options every write verb shares.
+public struct WriteOptions: Sendable {
+    /// `dryRun=All`: run defaulting, validation and admission, but never store.
+    public var dryRun = false
+    /// `fieldValidation`: how unknown and duplicate fields are treated.
+    public var fieldValidation: FieldValidation = .warn
+    public var fieldManager: String?
+
+    public init() {}
+}
+
+public enum FieldValidation: String, Sendable {
+    case ignore = "Ignore", warn = "Warn", strict = "Strict"
+}
+
+/// The outcome of a write: the stored object as served, and warnings for the client.
+public struct WriteResult: Sendable {
+    public var entry: CacheEntry
+    /// True when the object was created (201) rather than updated (200).
+    public var created: Bool
+    public var warnings: [String]
+}
+
+/// Which part of an object a write addresses.
+public enum Subresource: String, Sendable {
+    case main = "", status
+}
+
+extension Registry {
+    // MARK: Create
+
+    public func create(_ r: RegisteredResource, namespace: String?, body: [UInt8],
+                       options: WriteOptions) async throws(APIError) -> WriteResult {
+        var object = try decodeObject(body, r)
+        return try await create(r, namespace: namespace, object: &object, options: options,
+                                duplicateFields: duplicateFields(body, options))
+    }
+
+    public func create(_ r: RegisteredResource, namespace: String?, object: inout JSONValue, options: WriteOptions,
+                       duplicateFields: [String] = []) async throws(APIError) -> WriteResult {
+        try checkTypeMeta(&object, r)
+        guard case .object(var o) = object else { throw APIError.badRequest("the body must be a JSON object") }
+        var meta = o.object("metadata") ?? [:]
+        if r.namespaced {
+            guard let namespace else { throw APIError.badRequest("a namespace is required to create \(r.plural)") }
+            if let given = meta.string("namespace"), !given.isEmpty, given != namespace {
+                throw APIError.badRequest("the namespace of the provided object does not match the namespace sent on the request")
+            }
+            meta["namespace"] = .string(namespace)
+        } else {
+            meta["namespace"] = nil
+        }
+        let generateName = meta.string("generateName") ?? ""
+        if (meta.string("name") ?? "").isEmpty {
+            guard !generateName.isEmpty else {
+                throw APIError.invalid(GroupKind(group: r.group, kind: r.kind), name: "", errors: [.required("metadata.name")])
+            }
+        }
+        // System fields are set by the server, never by the client.
+        meta["uid"] = .string(UUID().uuidString.lowercased())
+        meta["creationTimestamp"] = .string(timestamp)
+        meta["resourceVersion"] = nil
+        meta["deletionTimestamp"] = nil
+        meta["deletionGracePeriodSeconds"] = nil
+        meta["selfLink"] = nil
+        if r.hasSpec { meta["generation"] = .int(1) } else { meta["generation"] = nil }
+        o["metadata"] = .object(meta)
+
+        var warnings = try prune(&o, r, options: options, duplicateFields: duplicateFields)
+        r.strategy.applyDefaults(&o)
+        try await r.strategy.prepareForCreate(&o, context: context(namespace: namespace))
+        try validate(o, old: nil, r)
+        if r.namespaced, let namespace { try await requireActiveNamespace(namespace) }
+
+        for attempt in 0..<8 {
+            var candidate = o
+            if (meta.string("name") ?? "").isEmpty {
+                candidate.edit("metadata") { $0["name"] = .string(generateName + randomSuffix()) }
+                if attempt == 0 { try validateName(candidate, r) }
+            } else {
+                try validateName(candidate, r)
+            }
+            let name = candidate.object("metadata")?.string("name") ?? ""
+            let bytes = StoredObject.encode(.object(candidate))
+            if options.dryRun {
+                let entry = r.cache.makeEntry(KeyValue(key: r.key.key(namespace: namespace, name: name), value: bytes,
+                                                       createRevision: 0, modRevision: 0))
+                return WriteResult(entry: entry.withoutResourceVersion(bytes), created: true, warnings: warnings)
+            }
+            do {
+                let kv = try await storage.create(r.key.key(namespace: namespace, name: name), value: bytes, lease: 0)
+                return WriteResult(entry: r.cache.makeEntry(kv), created: true, warnings: warnings)
+            } catch let s as StorageError where s.code == .keyExists && !generateName.isEmpty
+                        && (meta.string("name") ?? "").isEmpty {
+                continue
+            } catch {
+                throw Self.map(error, r, name: name)
+            }
+        }
+        warnings.append("could not generate a unique name")
+        throw APIError.alreadyExists(GroupResource(group: r.group, resource: r.plural), name: generateName)
+    }
+
+    // MARK: Update
+
+    /// PUT: replaces the object (or its status). A resourceVersion in the body is a precondition.
+    public func update(_ r: RegisteredResource, namespace: String?, name: String, body: [UInt8],
+                       subresource: Subresource, options: WriteOptions) async throws(APIError) -> WriteResult {
+        var object = try decodeObject(body, r)
+        try checkTypeMeta(&object, r)
+        guard case .object(var o) = object else { throw APIError.badRequest("the body must be a JSON object") }
+        let meta = o.object("metadata") ?? [:]
+        if let given = meta.string("name"), given != name {
+            throw APIError.badRequest("the name of the object (\(given)) does not match the name on the URL (\(name))")
+        }
+        if r.namespaced, let given = meta.string("namespace"), !given.isEmpty, given != namespace {
+            throw APIError.badRequest("the namespace of the provided object does not match the namespace sent on the request")
+        }
+        let precondition = try parseRV(meta.string("resourceVersion") ?? "")
+        o.edit("metadata") { m in m["name"] = .string(name) }
+        let replacement = o
+        return try await replace(r, namespace: namespace, name: name, subresource: subresource, options: options,
+                                 precondition: precondition, duplicateFields: duplicateFields(body, options)) {
+            (_: [String: JSONValue]) throws(APIError) in replacement
+        }
+    }
+
+    /// Reads the current object, computes the new one with `transform`, and writes it with the
+    /// current revision as precondition, retrying on conflicts when the caller gave none.
+    func replace(
+        _ r: RegisteredResource, namespace: String?, name: String, subresource: Subresource, options: WriteOptions,
+        precondition: Int64?, duplicateFields: [String] = [],
+        transform: ([String: JSONValue]) throws(APIError) -> [String: JSONValue]
+    ) async throws(APIError) -> WriteResult {
+        let key = r.key.key(namespace: namespace, name: name)
+        for _ in 0..<16 {
+            let current: KeyValue
+            do {
+                guard let kv = try await storage.get(key).kv else {
+                    throw APIError.notFound(GroupResource(group: r.group, resource: r.plural), name: name)
+                }
+                current = kv
+            } catch {
+                throw Self.map(error, r, name: name)
+            }
+            if let precondition, precondition != current.modRevision {
+                throw APIError.objectModified(GroupResource(group: r.group, resource: r.plural), name: name)
+            }
+            guard case .object(let old)? = try? JSONValue.parse(current.value) else {
+                throw APIError.internalError("stored object \(key) does not decode")
+            }
+            var oldServed = old
+            oldServed.edit("metadata") { $0["resourceVersion"] = .string(String(current.modRevision)) }
+            var new = try transform(oldServed)
+            try checkTypeMetaObject(&new, r)
+            let warnings = try prune(&new, r, options: options, duplicateFields: duplicateFields)
+            try merge(&new, old: old, r, subresource: subresource)
+            r.strategy.applyDefaults(&new)
+            r.strategy.prepareForUpdate(&new, old: old, context: context(namespace: namespace))
+            try validate(new, old: old, r)
+
+            // Removing the last finalizer of an object being deleted deletes it.
+            let newMeta = new.object("metadata") ?? [:]
+            if newMeta["deletionTimestamp"] != nil, (newMeta.array("finalizers") ?? []).isEmpty,
+               !(r.kind == "Pod" && (newMeta.int("deletionGracePeriodSeconds") ?? 0) > 0 && old.object("spec")?.string("nodeName") != nil) {
+                if options.dryRun {
+                    return WriteResult(entry: r.cache.makeEntry(current), created: false, warnings: warnings)
+                }
+                do {
+                    let deleted = try await storage.delete(key, expectedModRevision: current.modRevision)
+                    let last = KeyValue(key: key, value: StoredObject.encode(.object(new)), createRevision: current.createRevision,
+                                        modRevision: deleted.revision)
+                    await r.strategy.afterDelete(new, context: context(namespace: namespace))
+                    return WriteResult(entry: r.cache.makeEntry(last), created: false, warnings: warnings)
+                } catch let s as StorageError where s.code == .conflict && precondition == nil {
+                    continue
+                } catch {
+                    throw Self.map(error, r, name: name)
+                }
+            }
+
+            let bytes = StoredObject.encode(.object(new))
+            if bytes == current.value || options.dryRun {
+                // No change: Kubernetes skips the write and keeps the resourceVersion.
+                let kv = options.dryRun ? KeyValue(key: key, value: bytes, createRevision: current.createRevision,
+                                                   modRevision: current.modRevision) : current
+                return WriteResult(entry: r.cache.makeEntry(kv), created: false, warnings: warnings)
+            }
+            do {
+                let kv = try await storage.update(key, value: bytes, expectedModRevision: current.modRevision, lease: 0)
+                return WriteResult(entry: r.cache.makeEntry(kv), created: false, warnings: warnings)
+            } catch let s as StorageError where s.code == .conflict && precondition == nil {
+                continue
+            } catch {
+                throw Self.map(error, r, name: name)
+            }
+        }
+        throw APIError.objectModified(GroupResource(group: r.group, resource: r.plural), name: name)
+    }
+
+    /// Keeps what an update must not change: system metadata, and status or spec depending on
+    /// the subresource; bumps generation when the spec changed.
+    func merge(_ new: inout [String: JSONValue], old: [String: JSONValue], _ r: RegisteredResource,
+               subresource: Subresource) throws(APIError) {
+        let oldMeta = old.object("metadata") ?? [:]
+        if subresource == .status {
+            // A status write changes status only.
+            var merged = old
+            merged["status"] = new["status"]
+            new = merged
+        } else if r.hasStatus {
+            new["status"] = old["status"]
+        }
+        new.edit("metadata") { m in
+            for field in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
+                m[field] = oldMeta[field]
+            }
+            m["namespace"] = oldMeta["namespace"]
+            m["resourceVersion"] = nil
+            m["selfLink"] = nil
+            // Finalizers cannot be added once deletion started.
+            if oldMeta["deletionTimestamp"] != nil {
+                let before = Set(oldMeta.array("finalizers") ?? [])
+                let after = m.array("finalizers") ?? []
+                m["finalizers"] = after.isEmpty ? nil : .array(after.filter(before.contains))
+            }
+        }
+        if r.hasSpec, subresource == .main, Self.specChanged(new, old) {
+            let generation = (oldMeta.int("generation") ?? 0) + 1
+            new.edit("metadata") { $0["generation"] = .int(generation) }
+        }
+    }
+
+    /// Everything but metadata and status counts as the spec for generation purposes.
+    static func specChanged(_ a: [String: JSONValue], _ b: [String: JSONValue]) -> Bool {
+        var x = a
+        var y = b
+        for k in ["metadata", "status", "apiVersion", "kind"] {
+            x[k] = nil
+            y[k] = nil
+        }
+        return x != y
+    }
+
+    // MARK: Shared steps
+
+    func decodeObject(_ body: [UInt8], _ r: RegisteredResource) throws(APIError) -> JSONValue {
+        do {
+            return try JSONValue.parse(body)
+        } catch {
+            throw APIError.badRequest("the body of the request was in an unknown format: \(error.description)")
+        }
+    }
+
+    func duplicateFields(_ body: [UInt8], _ options: WriteOptions) -> [String] {
+        guard options.fieldValidation != .ignore else { return [] }
+        var dups: [String] = []
+        _ = withUnsafeMutablePointer(to: &dups) { p in try? JSONValue.parse(body, duplicateKeys: p) }
+        return dups
+    }
+
+    func checkTypeMeta(_ object: inout JSONValue, _ r: RegisteredResource) throws(APIError) {
+        guard case .object(var o) = object else {
+            throw APIError.badRequest("the body of the request must be a JSON object, not \(object.description.prefix(40))")
+        }
+        try checkTypeMetaObject(&o, r)
+        object = .object(o)
+    }
+
+    func checkTypeMetaObject(_ o: inout [String: JSONValue], _ r: RegisteredResource) throws(APIError) {
+        if let kind = o["kind"], kind != .string(r.kind), kind != .string("") {
+            throw APIError.badRequest("the kind in the data (\(kind.stringValue ?? kind.description)) does not match the expected kind (\(r.kind))")
+        }
+        if let v = o["apiVersion"], v != .string(r.apiVersion), v != .string("") {
+            throw APIError.badRequest("the API version in the data (\(v.stringValue ?? v.description)) does not match the expected API version (\(r.apiVersion))")
+        }
+        o["kind"] = .string(r.kind)
+        o["apiVersion"] = .string(r.apiVersion)
+        if o["metadata"] == nil || o["metadata"] == .null { o["metadata"] = .object([:]) }
+        guard o["metadata"]?.objectValue != nil else { throw APIError.badRequest("metadata must be an object") }
+    }
+
+    /// Prunes unknown fields per the schema. Type errors are 400 BadRequest; schema violations
+    /// 422 Invalid; unknown and duplicate fields fail strict validation and are warnings otherwise.
+    func prune(_ o: inout [String: JSONValue], _ r: RegisteredResource, options: WriteOptions,
+               duplicateFields: [String]) throws(APIError) -> [String] {
+        var value = JSONValue.object(o)
+        let result = walker.walk(&value, definition: r.info.definition)
+        o = value.objectValue ?? [:]
+        if let typeError = result.typeErrors.first {
+            throw APIError.badRequest("\(r.kind) in version \"\(r.version)\" cannot be handled as a \(r.kind): \(typeError)")
+        }
+        let problems = duplicateFields.map { "duplicate field \"\($0)\"" }
+            + result.unknownFields.map { "unknown field \"\($0)\"" }
+        if options.fieldValidation == .strict, !problems.isEmpty {
+            throw APIError.badRequest(
+                "\(r.kind) in version \"\(r.version)\" cannot be handled as a \(r.kind): strict decoding error: "
+                    + problems.joined(separator: ", "))
+        }
+        if !result.issues.isEmpty { throw invalid(r, o, result.issues) }
+        return options.fieldValidation == .warn ? problems : []
+    }
+
+    func validate(_ o: [String: JSONValue], old: [String: JSONValue]?, _ r: RegisteredResource) throws(APIError) {
+        var issues = MetadataValidation.validateObjectMeta(o["metadata"], namespaced: r.namespaced,
+                                                           nameValidator: MetadataRules.nameValidator(for: r.info))
+        issues += r.strategy.validate(o, old: old)
+        if !issues.isEmpty { throw invalid(r, o, issues) }
+    }
+
+    func validateName(_ o: [String: JSONValue], _ r: RegisteredResource) throws(APIError) {
+        let name = o.object("metadata")?.string("name") ?? ""
+        let issues = MetadataRules.nameValidator(for: r.info).validate(name, prefix: false)
+            .map { FieldError.invalid("metadata.name", value: name, $0) }
+        if !issues.isEmpty { throw invalid(r, o, issues) }
+    }
+
+    func invalid(_ r: RegisteredResource, _ o: [String: JSONValue], _ issues: [FieldError]) -> APIError {
+        APIError.invalid(GroupKind(group: r.group, kind: r.kind), name: o.object("metadata")?.string("name") ?? "", errors: issues)
+    }
+
+    func parseRV(_ rv: String) throws(APIError) -> Int64? {
+        if rv.isEmpty { return nil }
+        guard let n = Int64(rv), n > 0 else {
+            throw APIError.badRequest("invalid resourceVersion \"\(rv)\"")
+        }
+        return n
+    }
+
+    func requireActiveNamespace(_ namespace: String) async throws(APIError) {
+        guard let ns = resource(group: "", version: "v1", plural: "namespaces") else { return }
+        var entry = ns.cache.get(namespace: nil, name: namespace)
+        if entry == nil {
+            // A namespace created a moment ago may not have reached the cache yet.
+            try await sync(ns)
+            entry = ns.cache.get(namespace: nil, name: namespace)
+        }
+        guard let entry else { throw APIError.notFound(GroupResource(group: "", resource: "namespaces"), name: namespace) }
+        if entry.fields["status.phase"] == "Terminating" {
+            throw APIError.forbidden(GroupResource(group: "", resource: "namespaces"), name: namespace, reason: "unable to create new content in namespace \(namespace) because it is being terminated")
+        }
+    }
+}
+
+extension CacheEntry {
+    /// A dry-run result: the object as it would be stored, without a resourceVersion.
+    func withoutResourceVersion(_ stored: [UInt8]) -> CacheEntry {
+        CacheEntry(key: key, namespace: namespace, name: name, revision: 0, bytes: stored, labels: labels, fields: fields)
+    }
+}
