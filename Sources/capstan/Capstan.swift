@@ -10,7 +10,7 @@ struct Capstan: AsyncParsableCommand {
             VersionCommand.self,
             BenchCommand.self,
             ReservedCommand.Up.self,
-            ReservedCommand.Server.self,
+            ServerCommand.self,
             ReservedCommand.Agent.self,
             ReservedCommand.Simulate.self,
         ]

@@ -13,12 +13,6 @@ enum ReservedCommand {
         func run() throws { throw ReservedCommand.unavailable("up") }
     }
 
-    struct Server: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "server", abstract: "Run the control plane (not available yet).")
-        func run() throws { throw ReservedCommand.unavailable("server") }
-    }
-
     struct Agent: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "agent", abstract: "Run a node agent (not available yet).")

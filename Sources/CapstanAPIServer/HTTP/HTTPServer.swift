@@ -1,0 +1,180 @@
+import CapstanAPIMachinery
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import Synchronization
+
+/// Serves HTTP/1.1 over TLS (or plain TCP for tests that ask for it) and hands each request to
+/// a handler. Connections are handled with structured concurrency on NIO async channels;
+/// `shutdown()` stops accepting, ends streaming responses and lets in-flight requests finish.
+public final class HTTPServer: Sendable {
+    public typealias Handler = @Sendable (APIRequest) async -> APIResponse
+    public typealias Authenticate = @Sendable (_ peerCertificateDER: [UInt8]?, _ headers: HTTPHeaders) -> UserInfo?
+
+    public let host: String
+    let requestedPort: Int
+    let tls: TLSConfiguration?
+    let handler: Handler
+    let authenticate: Authenticate
+    let maxBodyBytes: Int
+    let logger: Logger
+    let group: any EventLoopGroup
+
+    private struct State {
+        var channel: (any Channel)?
+        var port: Int?
+        var shuttingDown = false
+    }
+
+    /// Streaming responses, ended at shutdown.
+    public let streams: StreamRegistry
+
+    private let state = Mutex(State())
+
+    public init(host: String, port: Int, tls: TLSConfiguration?, maxBodyBytes: Int = 3 * 1024 * 1024,
+                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
+                streams: StreamRegistry,
+                authenticate: @escaping Authenticate, handler: @escaping Handler) {
+        self.host = host
+        self.requestedPort = port
+        self.tls = tls
+        self.handler = handler
+        self.authenticate = authenticate
+        self.maxBodyBytes = maxBodyBytes
+        self.logger = logger
+        self.group = group
+        self.streams = streams
+    }
+
+    /// The bound port (useful with port 0).
+    public var port: Int? { state.withLock { $0.port } }
+
+    typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
+
+    /// Binds and serves until `shutdown()` or cancellation. `onBound` runs once listening.
+    public func run(onBound: @Sendable (Int) -> Void = { _ in }) async throws {
+        let sslContext = try tls.map { try NIOSSLContext(configuration: $0) }
+        let server = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: host, port: requestedPort) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let sslContext {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+                    }
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    return try Connection(wrappingChannelSynchronously: channel)
+                }
+            }
+        let port = server.channel.localAddress?.port ?? requestedPort
+        let alreadyStopping = state.withLock { s in
+            s.channel = server.channel
+            s.port = port
+            return s.shuttingDown
+        }
+        if alreadyStopping { try? await server.channel.close() }
+        onBound(port)
+        try await withThrowingDiscardingTaskGroup { group in
+            try await server.executeThenClose { inbound in
+                for try await connection in inbound {
+                    group.addTask { await self.serve(connection) }
+                }
+            }
+        }
+    }
+
+    /// Stops accepting connections and ends every streaming response; requests in flight finish.
+    public func shutdown() async {
+        let channel = state.withLock { s in
+            s.shuttingDown = true
+            return s.channel
+        }
+        streams.closeAll()
+        try? await channel?.close()
+    }
+
+    var isShuttingDown: Bool { state.withLock { $0.shuttingDown } }
+
+    private func peerCertificate(_ channel: any Channel) async -> [UInt8]? {
+        guard tls != nil else { return nil }
+        return try? await channel.eventLoop.submit { () -> [UInt8]? in
+            let handler = try channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)
+            return try handler.peerCertificate?.toDERBytes()
+        }.get()
+    }
+
+    private func serve(_ connection: Connection) async {
+        let channel = connection.channel
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                var iterator = inbound.makeAsyncIterator()
+                var certificate: [UInt8]?? = nil
+                while let part = try await iterator.next() {
+                    guard case .head(let head) = part else { continue }
+                    var body: [UInt8] = []
+                    var tooLarge = false
+                    if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
+                        tooLarge = true
+                    }
+                    reading: while let next = try await iterator.next() {
+                        switch next {
+                        case .body(let buffer):
+                            if body.count + buffer.readableBytes > maxBodyBytes { tooLarge = true }
+                            if !tooLarge { body.append(contentsOf: buffer.readableBytesView) }
+                        case .end:
+                            break reading
+                        case .head:
+                            throw HTTPParserError.invalidInternalState
+                        }
+                    }
+                    let keepAlive = head.isKeepAlive && !isShuttingDown
+                    let response: APIResponse
+                    if tooLarge {
+                        response = .error(.requestEntityTooLarge("the request body is larger than \(maxBodyBytes) bytes"))
+                    } else {
+                        if certificate == nil { certificate = .some(await peerCertificate(channel)) }
+                        let user = authenticate(certificate ?? nil, head.headers)
+                        let request = APIRequest(method: head.method, uri: head.uri, headers: head.headers, body: body, user: user)
+                        response = await handler(request)
+                    }
+                    try await write(response, version: head.version, keepAlive: keepAlive, head: head, to: outbound)
+                    if !keepAlive || tooLarge { break }
+                }
+            }
+        } catch {
+            logger.trace("connection ended: \(error)")
+        }
+    }
+
+    private func write(_ response: APIResponse, version: HTTPVersion, keepAlive: Bool, head request: HTTPRequestHead,
+                       to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>) async throws {
+        var headers = response.headers
+        if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
+        switch response.body {
+        case .bytes(let bytes):
+            headers.replaceOrAdd(name: "content-length", value: String(bytes.count))
+            try await outbound.write(.head(HTTPResponseHead(version: version, status: response.status, headers: headers)))
+            if request.method != .HEAD, !bytes.isEmpty {
+                try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: bytes))))
+            }
+            try await outbound.write(.end(nil))
+        case .stream(let produce):
+            headers.remove(name: "content-length")
+            try await outbound.write(.head(HTTPResponseHead(version: version, status: response.status, headers: headers)))
+            let writer = OutboundStreamWriter(outbound: outbound)
+            try await produce(writer)
+            try await outbound.write(.end(nil))
+        }
+    }
+}
+
+struct OutboundStreamWriter: ResponseStreamWriter {
+    let outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
+
+    func write(_ bytes: [UInt8]) async throws {
+        try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: bytes))))
+    }
+}

@@ -1,0 +1,33 @@
+import CapstanPKI
+import NIOHTTP1
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Establishes who is calling: an x509 client certificate signed by the cluster CA (the TLS
+/// layer verified the chain; CN is the user, O the groups), or a bearer token from the token
+/// file. Anything else is anonymous (nil), which the router answers with 401.
+public struct Authenticator: Sendable {
+    let tokens: TokenFile?
+
+    public init(tokens: TokenFile?) { self.tokens = tokens }
+
+    public func authenticate(certificateDER: [UInt8]?, headers: HTTPHeaders) -> UserInfo? {
+        if let auth = headers.first(name: "authorization") {
+            let parts = auth.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer" {
+                let token = parts[1].trimmingCharacters(in: .whitespaces)
+                if let user = tokens?.users[token] {
+                    return UserInfo(name: user.name, uid: user.uid, groups: user.groups + ["system:authenticated"])
+                }
+                return nil
+            }
+        }
+        if let der = certificateDER, let identity = try? ClientIdentity.from(certificateDER: der) {
+            return UserInfo(name: identity.userName, groups: identity.groups + ["system:authenticated"])
+        }
+        return nil
+    }
+}

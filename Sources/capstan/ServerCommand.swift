@@ -1,0 +1,73 @@
+import ArgumentParser
+import CapstanAPIServer
+import Logging
+import ServiceLifecycle
+
+/// `capstan server`: the control plane (API server; scheduler and controllers join it later).
+struct ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "server",
+        abstract: "Run the Kubernetes API server over HTTPS.")
+
+    @Option(name: .long, help: "Address to listen on.")
+    var bindAddress = "127.0.0.1"
+
+    @Option(name: .long, help: "Port to listen on.")
+    var port = 6443
+
+    @Option(name: .long, help: "Directory for the store, certificates and kubeconfig.")
+    var dataDir = "./capstan-data"
+
+    @Option(name: .long, help: "sqlite://PATH (default: <data-dir>/state.db) or etcd://HOST:PORT[,HOST:PORT...].")
+    var datastore: String?
+
+    @Option(name: .long, help: "Bearer tokens, one per line: token,user,uid,\"group1,group2\".")
+    var tokenAuthFile: String?
+
+    @Option(name: .long, help: "The range Service ClusterIPs come from.")
+    var serviceClusterIPRange = "10.43.0.0/16"
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func run() async throws {
+        var config = APIServerConfiguration()
+        config.bindAddress = bindAddress
+        config.port = port
+        config.dataDirectory = dataDir
+        config.datastore = datastore
+        config.tokenFile = tokenAuthFile
+        config.serviceCIDR = serviceClusterIPRange
+        var logger = Logger(label: "capstan.server")
+        logger.logLevel = logLevel
+        let server: APIServer
+        do {
+            server = try await APIServer.open(config, logger: logger)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let host = bindAddress == "0.0.0.0" ? "127.0.0.1" : bindAddress
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: ServingService(server: server, host: host))],
+                                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// Runs the API server and prints where it serves and how to use it.
+struct ServingService: Service {
+    let server: APIServer
+    let host: String
+
+    func run() async throws {
+        try await server.run { port in
+            let kubeconfig = (try? server.writeKubeconfig(host: host)) ?? nil
+            print("API serving on https://\(host):\(port)")
+            if let kubeconfig {
+                print("export KUBECONFIG=\(kubeconfig)")
+            }
+        }
+    }
+}
