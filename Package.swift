@@ -30,6 +30,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.0"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
         // MARK: Pure
@@ -53,6 +57,31 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // etcd v3 over gRPC, with stubs generated from shared/upstream/etcd-api-proto.
+        .target(
+            name: "CapstanStorageEtcd",
+            dependencies: [
+                "CapstanStorage",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strict
+        ),
+        // A Kubernetes API client: kubeconfig, HTTPS, typed and raw requests, watches, informers' base.
+        .target(
+            name: "CapstanClient",
+            dependencies: [
+                "CapstanAPI", "CapstanAPIMachinery",
+                .product(name: "Logging", package: "swift-log"),
+            ] + nio,
+            swiftSettings: strict
+        ),
+        // Pure scheduling framework: extension points, profiles, queue and cache logic.
+        .target(name: "CapstanSchedulerFramework", dependencies: ["CapstanAPI", "CapstanAPIMachinery"], swiftSettings: strict),
+        // The default plugins, one folder each.
+        .target(name: "CapstanSchedulerPlugins", dependencies: ["CapstanSchedulerFramework", "CapstanAPI", "CapstanAPIMachinery"], swiftSettings: strict),
         // Cluster CA, serving and client certificates, kubeconfig files.
         .target(
             name: "CapstanPKI",
@@ -118,6 +147,17 @@ let package = Package(
         .testTarget(
             name: "CapstanStorageTests",
             dependencies: ["CapstanStorage", "CapstanStorageSQLite", "CapstanStorageConformance"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "CapstanStorageEtcdTests",
+            dependencies: ["CapstanStorage", "CapstanStorageEtcd", "CapstanStorageConformance"],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "CapstanClientTests", dependencies: ["CapstanClient", "CapstanAPIServer", "CapstanPKI"], swiftSettings: strict),
+        .testTarget(
+            name: "CapstanSchedulerTests",
+            dependencies: ["CapstanSchedulerFramework", "CapstanSchedulerPlugins"],
             swiftSettings: strict
         ),
         .testTarget(
