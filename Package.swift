@@ -69,12 +69,21 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Kubernetes protobuf request bodies (`k8s\0` + runtime.Unknown), decoded into JSON trees;
+        // messages generated from shared/upstream/kubernetes-api-proto.
+        .target(
+            name: "CapstanProtobuf",
+            dependencies: ["CapstanAPI", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: strict
+        ),
         // A Kubernetes API client: kubeconfig, HTTPS, typed and raw requests, watches, informers' base.
         .target(
             name: "CapstanClient",
             dependencies: [
                 "CapstanAPI", "CapstanAPIMachinery",
                 .product(name: "Logging", package: "swift-log"),
+                // TLS handshake events; part of swift-nio, already built for NIOSSL.
+                .product(name: "NIOTLS", package: "swift-nio"),
             ] + nio,
             swiftSettings: strict
         ),
@@ -154,6 +163,7 @@ let package = Package(
             dependencies: ["CapstanStorage", "CapstanStorageEtcd", "CapstanStorageConformance"],
             swiftSettings: strict
         ),
+        .testTarget(name: "CapstanProtobufTests", dependencies: ["CapstanProtobuf", "CapstanAPI"], swiftSettings: strict),
         .testTarget(name: "CapstanClientTests", dependencies: ["CapstanClient", "CapstanAPIServer", "CapstanPKI"], swiftSettings: strict),
         .testTarget(
             name: "CapstanSchedulerTests",
