@@ -139,6 +139,16 @@ public final class APIServer: Service, Sendable {
     }
 
     public func run(onReady: @escaping @Sendable (Int) async -> Void) async throws {
+        // A shutdown signal during start-up stops the start-up too.
+        try await withGracefulShutdownHandler {
+            try await serve(onReady: onReady)
+        } onGracefulShutdown: {
+            Task { await self.http.shutdown() }
+        }
+        await storage.close()
+    }
+
+    private func serve(onReady: @escaping @Sendable (Int) async -> Void) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await self.registry.run() }
             try await registry.waitUntilReady()
@@ -153,11 +163,8 @@ public final class APIServer: Service, Sendable {
             ready.set()
             let (bound, boundContinuation) = AsyncStream<Int>.makeStream()
             group.addTask {
-                try await withGracefulShutdownHandler {
-                    try await self.http.run(onBound: { port in boundContinuation.yield(port); boundContinuation.finish() })
-                } onGracefulShutdown: {
-                    Task { await self.http.shutdown() }
-                }
+                try await self.http.run(onBound: { port in boundContinuation.yield(port); boundContinuation.finish() })
+                boundContinuation.finish()
             }
             for await port in bound {
                 await onReady(port)
@@ -167,7 +174,6 @@ public final class APIServer: Service, Sendable {
             try await group.next()
             group.cancelAll()
         }
-        await storage.close()
     }
 
     /// Stops serving: ends watches, closes the listener; `run` returns once requests finish.

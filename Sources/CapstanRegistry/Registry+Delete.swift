@@ -23,6 +23,9 @@ public enum DeleteOutcome: Sendable {
 extension Registry {
     public func delete(_ r: RegisteredResource, namespace: String?, name: String,
                        _ request: DeleteRequest) async throws(APIError) -> DeleteOutcome {
+        if r.kind == "Namespace", r.group.isEmpty, Self.undeletableNamespaces.contains(name) {
+            throw APIError.forbidden(r.groupResource, name: name, reason: "this namespace may not be deleted")
+        }
         let key = r.key.key(namespace: namespace, name: name)
         for _ in 0..<16 {
             let current: KeyValue
@@ -128,6 +131,9 @@ extension Registry {
         }
         return out
     }
+
+    /// The namespaces every cluster keeps.
+    static let undeletableNamespaces: Set<String> = ["default", "kube-system", "kube-public"]
 
     static func isTerminal(_ pod: [String: JSONValue]) -> Bool {
         let phase = pod.object("status")?.string("phase")

@@ -2,6 +2,9 @@ import ArgumentParser
 import CapstanAPIServer
 import Logging
 import ServiceLifecycle
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `capstan server`: the control plane (API server; scheduler and controllers join it later).
 struct ServerCommand: AsyncParsableCommand {
@@ -68,6 +71,8 @@ struct ServingService: Service {
             if let kubeconfig {
                 print("export KUBECONFIG=\(kubeconfig)")
             }
+            // Progress lines must reach pipes and logs as they happen.
+            fflush(nil)
         }
     }
 }
