@@ -127,9 +127,11 @@ final class SQLiteStatement {
         self.connection = connection
     }
 
+    /// Ends the current run; callers bind every parameter before the next one.
+    /// (No `sqlite3_clear_bindings`: it expires statements whose plan depends on bound
+    /// values, such as `ORDER BY id DESC LIMIT 1`, and forces a re-prepare on every use.)
     func reset() {
         sqlite_nio_sqlite3_reset(handle)
-        sqlite_nio_sqlite3_clear_bindings(handle)
     }
 
     private func check(_ rc: Int32, _ index: Int32) throws(StorageError) {

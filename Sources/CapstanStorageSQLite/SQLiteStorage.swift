@@ -60,9 +60,9 @@ public final class SQLiteStorage: StorageBackend {
     public init(path: String, clock: some Clock<Duration> = ContinuousClock(), options: Options = Options()) throws {
         self.path = path
         self.clock = StorageClock(clock)
+        try Self.createFileIfMissing(path)
         self.lock = try FileLock(path: path + ".lock", database: path)
         do {
-            try Self.createFileIfMissing(path)
             let connection = try SQLiteConnection(path: path, readOnly: false)
             try Self.configure(connection, options: options)
             let (current, compacted) = try connection.revisions()
@@ -92,6 +92,13 @@ public final class SQLiteStorage: StorageBackend {
             closeDescriptor(fd)
         } else if errno != EEXIST {
             throw StorageError(.io, "cannot create database \(path): \(String(cString: strerror(errno)))")
+        }
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw StorageError(.io, "cannot read database \(path): \(String(cString: strerror(errno)))")
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw StorageError(.io, "database \(path) is not a regular file")
         }
     }
 

@@ -228,6 +228,8 @@ final class SQLiteWriter: @unchecked Sendable {
             try statement.bind(2, ttl)
             try statement.run()
             nextLeaseID += 1
+            // Never hand out an id again, even one revoked before a restart.
+            try setMeta("next_lease", nextLeaseID)
             leases[id] = Lease(ttlSeconds: ttl, deadline: clock.now() + .seconds(ttl))
             return .success(.lease(id))
 
@@ -364,7 +366,7 @@ final class SQLiteWriter: @unchecked Sendable {
         let maxLease = try connection.statement(SQLiteSchema.maxLease)
         defer { maxLease.reset() }
         _ = try maxLease.step()
-        nextLeaseID = max(nextLeaseID, maxLease.int64(0) + 1)
+        nextLeaseID = max(nextLeaseID, maxLease.int64(0) + 1, try meta("next_lease"))
         leases = loaded
         leaseCount.store(leases.count, ordering: .relaxed)
     }
