@@ -1,5 +1,6 @@
 import ArgumentParser
 import CapstanStorage
+import CapstanStorageEtcd
 import CapstanStorageSQLite
 import Foundation
 
@@ -32,7 +33,10 @@ struct BenchStorageCommand: AsyncParsableCommand {
     var clients: Int = 32
 
     @Option(help: "Writes (and reads) per phase.")
-    var ops: Int = 20_000
+    var ops: Int = 50_000
+
+    @Option(help: "Watchers on the storage during its phases, as the API server's watch cache has (each consumes every event).")
+    var watchers: Int = 0
 
     @Option(help: "Value size in bytes.")
     var valueBytes: Int = 1024
@@ -44,6 +48,7 @@ struct BenchStorageCommand: AsyncParsableCommand {
     var dir: String?
 
     func validate() throws {
+        guard watchers >= 0 else { throw ValidationError("--watchers must not be negative") }
         guard clients > 0, ops > 0, runs > 0 else { throw ValidationError("--clients, --ops and --runs must be positive") }
         guard valueBytes >= 0, valueBytes <= StorageLimits.maxValueBytes else {
             throw ValidationError("--value-bytes must be between 0 and \(StorageLimits.maxValueBytes)")
@@ -53,8 +58,7 @@ struct BenchStorageCommand: AsyncParsableCommand {
     func run() async throws {
         switch backend {
         case .etcd:
-            throw BenchError(
-                "etcd backend not built yet: this build has no etcd storage; 'capstan bench storage --backend sqlite' measures the embedded backend")
+            try await runEtcd()
         case .sqlite:
             try await runSQLite()
         }
@@ -66,7 +70,7 @@ struct BenchStorageCommand: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: workDir) }
 
-        print("storage benchmark: backend=sqlite clients=\(clients) ops=\(ops) value=\(valueBytes)B journal=WAL synchronous=FULL runs=\(runs) dir=\(workDir)")
+        print("storage benchmark: backend=sqlite clients=\(clients) ops=\(ops) value=\(valueBytes)B journal=WAL synchronous=FULL runs=\(runs) watchers=\(watchers) dir=\(workDir)")
         let keys = (0..<ops).map { "/registry/pods/bench/pod-\(String(format: "%07d", $0))" }
         var generator = SystemRandomNumberGenerator()
         let value = (0..<valueBytes).map { _ in UInt8.random(in: 0...255, using: &generator) }
@@ -98,11 +102,27 @@ struct BenchStorageCommand: AsyncParsableCommand {
 
     private func measureStorage(path: String, keys: [String], value: [UInt8]) async throws -> (writes: Phase, reads: Phase, perCommit: Double) {
         let storage = try SQLiteStorage(path: path)
+        var consumers: [Task<Int, any Error>] = []
+        for _ in 0..<watchers {
+            let stream = try await storage.watch(prefix: "/registry/", afterRevision: 0)
+            consumers.append(Task {
+                var seen = 0
+                for try await message in stream {
+                    if case .event = message { seen += 1 }
+                    if seen == keys.count { break }
+                }
+                return seen
+            })
+        }
         do {
             let writes = try await Phase.measure(clients: clients, count: keys.count) { index in
                 _ = try await storage.create(keys[index], value: value)
             }
             let statistics = storage.statistics
+            for consumer in consumers {
+                let seen = try await consumer.value
+                guard seen == keys.count else { throw BenchError("a watcher saw \(seen) of \(keys.count) events") }
+            }
             let reads = try await Phase.measure(clients: clients, count: keys.count) { index in
                 let key = keys[(index &* 7919) % keys.count]
                 guard try await storage.get(key).kv != nil else { throw ValidationError("read of \(key) found nothing") }
@@ -111,6 +131,7 @@ struct BenchStorageCommand: AsyncParsableCommand {
             removeDatabase(path)
             return (writes, reads, Double(statistics.requests) / Double(max(statistics.transactions, 1)))
         } catch {
+            for consumer in consumers { consumer.cancel() }
             await storage.close()
             removeDatabase(path)
             throw error
@@ -133,6 +154,104 @@ struct BenchStorageCommand: AsyncParsableCommand {
         } catch {
             await engine.close()
             removeDatabase(path)
+            throw error
+        }
+    }
+
+    /// etcd: the storage (one transaction per write, as every write of the API server) against
+    /// raw etcd puts and gets through the same gRPC client, with the same concurrency. Without
+    /// `--endpoints`, a temporary single-member etcd from PATH is started on loopback (data
+    /// under `--dir` or the temp dir) and removed afterwards.
+    private func runEtcd() async throws {
+        guard let endpoints else {
+            print("starting a temporary etcd from PATH on loopback")
+            let server = try await EtcdServerProcess(parentDirectory: dir)
+            do {
+                try await benchEtcd(endpoints: server.endpoints, where: server.directory)
+            } catch {
+                await server.remove()
+                throw error
+            }
+            await server.remove()
+            return
+        }
+        try await benchEtcd(endpoints: endpoints, where: nil)
+    }
+
+    private func benchEtcd(endpoints: String, where directory: String?) async throws {
+        let storage = try EtcdStorage(endpoints: endpoints)
+        let base = "/capstan-bench/\(UUID().uuidString.prefix(8))"
+        print("storage benchmark: backend=etcd endpoints=\(endpoints) clients=\(clients) ops=\(ops) value=\(valueBytes)B runs=\(runs) watchers=\(watchers)\(directory.map { " dir=\($0)" } ?? "")")
+        var generator = SystemRandomNumberGenerator()
+        let value = (0..<valueBytes).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        var storageRuns: [(writes: Phase, reads: Phase)] = []
+        var rawRuns: [(writes: Phase, reads: Phase)] = []
+        do {
+            for run in 1...runs {
+                let rawKeys = (0..<ops).map { "\(base)/run-\(run)/raw/pod-\(String(format: "%07d", $0))" }
+                let rawWrites = try await Phase.measure(clients: clients, count: ops) { index in
+                    _ = try await storage.rawPut(rawKeys[index], value: value)
+                }
+                let rawReads = try await Phase.measure(clients: clients, count: ops) { index in
+                    let key = rawKeys[(index &* 7919) % ops]
+                    guard try await storage.rawGet(key) != nil else { throw ValidationError("read of \(key) found nothing") }
+                }
+                print("run \(run) raw etcd (put/range)        writes: \(rawWrites)")
+                print("run \(run) raw etcd (put/range)        reads:  \(rawReads)")
+                rawRuns.append((rawWrites, rawReads))
+
+                let keys = (0..<ops).map { "\(base)/run-\(run)/storage/pod-\(String(format: "%07d", $0))" }
+                let measured = try await measureEtcdStorage(storage, prefix: "\(base)/run-\(run)/storage/", keys: keys, value: value)
+                print("run \(run) capstan etcd storage        writes: \(measured.writes)")
+                print("run \(run) capstan etcd storage        reads:  \(measured.reads)")
+                storageRuns.append(measured)
+            }
+        } catch {
+            _ = try? await storage.rawDelete(prefix: base + "/")
+            await storage.close()
+            throw error
+        }
+        _ = try? await storage.rawDelete(prefix: base + "/")
+        await storage.close()
+
+        let median = storageRuns.sorted { $0.writes.perSecond < $1.writes.perSecond }[storageRuns.count / 2]
+        let rawMedian = rawRuns.sorted { $0.writes.perSecond < $1.writes.perSecond }[rawRuns.count / 2]
+        let readMedian = storageRuns.map(\.reads.perSecond).sorted()[storageRuns.count / 2]
+        let rawReadMedian = rawRuns.map(\.reads.perSecond).sorted()[rawRuns.count / 2]
+        let ratio = median.writes.perSecond / rawMedian.writes.perSecond
+        print("median: capstan writes/s=\(Int(median.writes.perSecond)) p50=\(ms(median.writes.p50)) p99=\(ms(median.writes.p99)); reads/s=\(Int(readMedian)); raw writes/s=\(Int(rawMedian.writes.perSecond)) p99=\(ms(rawMedian.writes.p99)); raw reads/s=\(Int(rawReadMedian))")
+        print("RESULT backend=etcd writes_per_s=\(Int(median.writes.perSecond)) raw_writes_per_s=\(Int(rawMedian.writes.perSecond)) ratio=\(String(format: "%.2f", ratio)) p99_ms=\(ms(median.writes.p99)) reads_per_s=\(Int(readMedian)) raw_reads_per_s=\(Int(rawReadMedian)) clients=\(clients)")
+    }
+
+    private func measureEtcdStorage(_ storage: EtcdStorage, prefix: String, keys: [String], value: [UInt8]) async throws -> (writes: Phase, reads: Phase) {
+        let start = try await storage.currentRevision()
+        var consumers: [Task<Int, any Error>] = []
+        for _ in 0..<watchers {
+            let stream = try await storage.watch(prefix: prefix, afterRevision: start)
+            consumers.append(Task {
+                var seen = 0
+                for try await message in stream {
+                    if case .event = message { seen += 1 }
+                    if seen == keys.count { break }
+                }
+                return seen
+            })
+        }
+        do {
+            let writes = try await Phase.measure(clients: clients, count: keys.count) { index in
+                _ = try await storage.create(keys[index], value: value)
+            }
+            for consumer in consumers {
+                let seen = try await consumer.value
+                guard seen == keys.count else { throw BenchError("a watcher saw \(seen) of \(keys.count) events") }
+            }
+            let reads = try await Phase.measure(clients: clients, count: keys.count) { index in
+                let key = keys[(index &* 7919) % keys.count]
+                guard try await storage.get(key).kv != nil else { throw ValidationError("read of \(key) found nothing") }
+            }
+            return (writes, reads)
+        } catch {
+            for consumer in consumers { consumer.cancel() }
             throw error
         }
     }
