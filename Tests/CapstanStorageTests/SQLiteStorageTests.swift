@@ -57,7 +57,12 @@ struct SQLiteStorageTests {
         let report = try await second.verifyIntegrity()
         #expect(report.isSound, "\(report)")
         #expect(report.rows == 6)
+        // The expired lease's id is never handed out again, not even after another reopen.
+        await #expect(throws: StorageError.self) { try await second.revokeLease(lease) }
         await second.close()
+        let third = try SQLiteStorage(path: path, clock: clock)
+        #expect(try await third.grantLease(ttlSeconds: 5) > lease)
+        await third.close()
     }
 
     @Test("compaction is kept across a reopen and the log stays consistent")
@@ -176,8 +181,9 @@ struct SQLiteStorageTests {
         #expect(error.message.contains("No such file or directory"))
 
         let error2 = try #require(throws: StorageError.self) { try SQLiteStorage(path: directory.path) }
-        #expect(error2.code == .io || error2.code == .unavailable)
-        #expect(error2.message.contains(directory.path))
+        #expect(error2.code == .io)
+        #expect(error2.message.contains("\(directory.path) is not a regular file"))
+        #expect(!FileManager.default.fileExists(atPath: directory.path + ".lock"), "nothing is created beside it")
     }
 
     @Test("a database open in one place cannot be opened again")
