@@ -1,0 +1,181 @@
+import CapstanStorage
+import Foundation
+import GRPCCore
+
+/// The write shapes, each one etcd transaction, and how an unknown outcome is settled.
+///
+/// When the connection fails after a write may have been sent, the write is neither blindly
+/// repeated nor reported as failed: the key is read back (on the next member) to find out
+/// whether it was applied. Only if it was not is the write sent again.
+extension EtcdStorage {
+    enum Settled<T: Sendable>: Sendable {
+        case done(T)
+        case retry
+    }
+
+    public func create(_ key: String, value: [UInt8], lease: Int64) async throws -> KeyValue {
+        try StorageLimits.checkWrite(key, value: value, lease: lease)
+        try checkOpen()
+        let keyBytes = EtcdKeys.bytes(key)
+        var txn = Etcdserverpb_TxnRequest()
+        txn.compare = [.createRevision(keyBytes, .equal, 0)]
+        txn.success = [.put(keyBytes, value, lease: lease, prevKV: false)]
+        txn.failure = [.get(keyBytes)]
+        return try await settle(lease: lease) {
+            let response = try await kv.txnOnce(txn)
+            guard response.succeeded else {
+                let current = response.responses.first?.responseRange.kvs.first.map(EtcdKeys.keyValue)
+                throw StorageError.keyExists(key, current: current)
+            }
+            let revision = response.header.revision
+            return KeyValue(key: key, value: value, createRevision: revision, modRevision: revision, lease: lease)
+        } resolve: {
+            guard let current = try await self.get(key).kv else { return .retry }
+            var created: KeyValue? = current
+            if current.createRevision != current.modRevision {
+                created = try? await self.get(key, atRevision: current.createRevision).kv
+            }
+            if let created, created.value == value, created.lease == lease, created.createRevision == created.modRevision {
+                return .done(created)
+            }
+            throw StorageError.keyExists(key, current: current)
+        }
+    }
+
+    public func update(_ key: String, value: [UInt8], expectedModRevision: Int64?, lease: Int64) async throws -> KeyValue {
+        try StorageLimits.checkWrite(key, value: value, lease: lease)
+        try StorageLimits.checkExpected(expectedModRevision)
+        try checkOpen()
+        let keyBytes = EtcdKeys.bytes(key)
+        var txn = Etcdserverpb_TxnRequest()
+        txn.compare = [
+            expectedModRevision.map { .modRevision(keyBytes, .equal, $0) } ?? .modRevision(keyBytes, .greater, 0)
+        ]
+        txn.success = [.put(keyBytes, value, lease: lease, prevKV: true)]
+        txn.failure = [.get(keyBytes)]
+        return try await settle(lease: lease) {
+            let response = try await kv.txnOnce(txn)
+            guard response.succeeded else {
+                guard let current = response.responses.first?.responseRange.kvs.first.map(EtcdKeys.keyValue) else {
+                    throw StorageError.keyNotFound(key)
+                }
+                guard let expectedModRevision else { throw StorageError.keyNotFound(key) }
+                throw StorageError.conflict(key, expected: expectedModRevision, current: current)
+            }
+            let previous = response.responses.first?.responsePut.prevKv
+            return KeyValue(
+                key: key, value: value, createRevision: previous?.createRevision ?? response.header.revision,
+                modRevision: response.header.revision, lease: lease)
+        } resolve: {
+            guard let current = try await self.get(key).kv else { throw StorageError.keyNotFound(key) }
+            if let expectedModRevision, current.modRevision == expectedModRevision { return .retry }
+            if current.value == value, current.lease == lease { return .done(current) }
+            guard let expectedModRevision else { return .retry }
+            throw StorageError.conflict(key, expected: expectedModRevision, current: current)
+        }
+    }
+
+    public func delete(_ key: String, expectedModRevision: Int64?) async throws -> DeleteResult {
+        try StorageLimits.checkKey(key)
+        try StorageLimits.checkExpected(expectedModRevision)
+        try checkOpen()
+        if let expectedModRevision {
+            return try await delete(key, modRevision: expectedModRevision)
+        }
+        // Unconditional: delete the state just read, again if it changed meanwhile.
+        while true {
+            guard let current = try await get(key).kv else { throw StorageError.keyNotFound(key) }
+            do {
+                return try await delete(key, modRevision: current.modRevision)
+            } catch let error as StorageError where error.code == .conflict {
+                continue
+            }
+        }
+    }
+
+    private func delete(_ key: String, modRevision: Int64) async throws -> DeleteResult {
+        let keyBytes = EtcdKeys.bytes(key)
+        var txn = Etcdserverpb_TxnRequest()
+        txn.compare = [.modRevision(keyBytes, .equal, modRevision)]
+        txn.success = [.delete(keyBytes)]
+        txn.failure = [.get(keyBytes)]
+        return try await settle(lease: 0) {
+            let response = try await kv.txnOnce(txn)
+            guard response.succeeded else {
+                guard let current = response.responses.first?.responseRange.kvs.first.map(EtcdKeys.keyValue) else {
+                    throw StorageError.keyNotFound(key)
+                }
+                throw StorageError.conflict(key, expected: modRevision, current: current)
+            }
+            guard let previous = response.responses.first?.responseDeleteRange.prevKvs.first else {
+                throw StorageError.keyNotFound(key)
+            }
+            return DeleteResult(previous: EtcdKeys.keyValue(previous), revision: response.header.revision)
+        } resolve: {
+            let current = try await self.get(key).kv
+            if current?.modRevision == modRevision { return .retry }
+            // The first change after the expected revision tells whether it was this delete.
+            if let first = try await self.firstChange(of: key, after: modRevision),
+                first.kind == .delete, let previous = first.previous, previous.modRevision == modRevision
+            {
+                return .done(DeleteResult(previous: previous, revision: first.revision))
+            }
+            guard let current else { throw StorageError.keyNotFound(key) }
+            throw StorageError.conflict(key, expected: modRevision, current: current)
+        }
+    }
+
+    /// Runs `attempt`; when its outcome is unknown, asks `resolve` whether it was applied
+    /// (`.done`) or should be sent again (`.retry`), until `unavailableTimeout`.
+    func settle<T: Sendable>(
+        lease: Int64,
+        _ attempt: () async throws -> T,
+        resolve: () async throws -> Settled<T>
+    ) async throws -> T {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var tries = 0
+        while true {
+            do {
+                return try await attempt()
+            } catch is AmbiguousWrite {
+                tries += 1
+                switch try await resolve() {
+                case .done(let value): return value
+                case .retry: try await connection.pause(attempt: tries, since: start, clock: clock)
+                }
+            } catch let error as StorageError where error.code == .leaseNotFound && lease != 0 {
+                throw StorageError.leaseNotFound(lease)
+            }
+        }
+    }
+
+    /// The first change of exactly `key` after `revision`, or nil if none came within the
+    /// request timeout.
+    func firstChange(of key: String, after revision: Int64) async throws -> WatchEvent? {
+        let channel: WatchChannel
+        do {
+            channel = try await hub.watch(key: EtcdKeys.bytes(key), rangeEnd: Data(), after: revision, bufferLimit: 64)
+        } catch let error as StorageError where error.code == .compacted {
+            throw StorageError(
+                .unavailable,
+                "the outcome of a write to \(key) is unknown: the connection failed and its history was compacted")
+        }
+        defer { channel.cancel() }
+        let timeout = configuration.requestTimeout
+        return try await withThrowingTaskGroup(of: WatchEvent?.self) { group in
+            group.addTask {
+                while let message = try await channel.next() {
+                    if case .event(let event) = message { return event }
+                }
+                return nil
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
+        }
+    }
+}
