@@ -134,6 +134,7 @@ let package = Package(
                 "CapstanAPI",
                 "CapstanStorage",
                 "CapstanStorageSQLite",
+                "CapstanStorageEtcd",
                 "CapstanAPIServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
