@@ -2,6 +2,7 @@ import CapstanStorage
 import CapstanStorageConformance
 import CapstanStorageSQLite
 import Foundation
+import Synchronization
 import Testing
 import VaporCSQLite
 
@@ -102,6 +103,43 @@ struct SQLiteStorageTests {
         #expect(try await reopened.list(prefix: "/c/").kvs == latest.values.sorted { StorageKey.less($0.key, $1.key) })
         #expect(try await reopened.verifyIntegrity().isSound)
         await reopened.close()
+    }
+
+    @Test("compaction runs in short steps: writes go on while it works")
+    func compactionInterleaves() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        var options = SQLiteStorage.Options()
+        options.compactionStep = 8
+        let storage = try SQLiteStorage(path: directory.file("state.db"), options: options)
+        var kv = try await storage.create("/hot", value: Self.bytes("0"))
+        for index in 1..<4000 {
+            kv = try await storage.update("/hot", value: Self.bytes("\(index)"), expectedModRevision: kv.modRevision)
+        }
+        let point = kv.modRevision
+        let finished = Mutex(false)
+        let compaction = Task {
+            try await storage.compact(upTo: point)
+            finished.withLock { $0 = true }
+        }
+        // Once the compaction revision is recorded, the deletions are under way ...
+        while true {
+            do {
+                _ = try await storage.get("/hot", atRevision: point - 1)
+                await Task.yield()
+            } catch let error as StorageError where error.code == .compacted {
+                break
+            }
+        }
+        // ... and each write waits for at most one short compaction step, not for all 500.
+        for index in 0..<20 { _ = try await storage.create("/during/\(index)", value: Self.bytes("x")) }
+        #expect(!finished.withLock { $0 }, "writes completed while the compaction was still running")
+        try await compaction.value
+        #expect(try await storage.get("/hot").kv == kv)
+        let report = try await storage.verifyIntegrity()
+        #expect(report.isSound, "\(report)")
+        #expect(report.rows == 1 + 20)
+        await storage.close()
     }
 
     @Test("a file that is not a database is refused with a clear error")
