@@ -1,0 +1,298 @@
+#!/usr/bin/env bash
+# Regenerates Sources/CapstanProtobuf/Generated/ (Kubernetes API protobuf messages, the table of
+# kinds and the JSON rules of every field) from ../shared/upstream. The output is committed; the
+# build never runs protoc.
+#
+# Steps:
+#  1. protoc + protoc-gen-swift (built from this package's swift-protobuf in .build-protoc, the
+#     scratch path scripts/generate-etcd-proto.sh uses) over k8s.io/api/<group>/<version> and
+#     k8s.io/apimachinery for the group/versions Capstan serves; every comment is stripped from
+#     the output but a one-line header naming this script.
+#  2. KubernetesProtobuf+Kinds.swift: group/version/kind -> message, from the
+#     x-kubernetes-group-version-kind of ../shared/upstream/kubernetes-json-schema.
+#  3. KubernetesFieldRules+Table.swift: for every message field, its JSON name and when Go's JSON
+#     encoding writes it. The proto files say neither which Go fields are pointers nor which are
+#     `omitempty` (gogo-protobuf writes every non-pointer field, even when zero, so a kubectl body
+#     carries `uid: ""` and `generation: 0`), nor which structs are inlined in JSON. Those facts
+#     come from the Go struct tags of k8s.io/api and k8s.io/apimachinery at the tag the proto files
+#     were taken from (v0.33.13): set K8S_GO_SOURCES to a folder holding checkouts `api/` and
+#     `apimachinery/` of those repositories. Without it the committed rules are kept as they are.
+#     The JSON names are checked against the JSON schema.
+#
+# Usage: scripts/generate-k8s-proto.sh [--check]   (--check: fail if the committed files differ)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+upstream=${K8S_PROTO_DIR:-$root/../shared/upstream/kubernetes-api-proto}
+schema=${K8S_SCHEMA:-$root/../shared/upstream/kubernetes-json-schema/v1.33-definitions.json}
+out=$root/Sources/CapstanProtobuf/Generated
+scratch=$root/.build-protoc
+check=false
+[ "${1:-}" = "--check" ] && check=true
+
+# The packages Capstan serves, and the apimachinery packages they import.
+packages=(
+  api/core/v1 api/apps/v1 api/batch/v1 api/autoscaling/v1 api/autoscaling/v2 api/networking/v1
+  api/discovery/v1 api/coordination/v1 api/rbac/v1 api/policy/v1 api/storage/v1 api/scheduling/v1
+  api/node/v1 api/events/v1 api/authentication/v1 api/authorization/v1 api/certificates/v1
+  api/admissionregistration/v1 api/flowcontrol/v1
+  apimachinery/pkg/apis/meta/v1 apimachinery/pkg/runtime apimachinery/pkg/runtime/schema
+  apimachinery/pkg/api/resource apimachinery/pkg/util/intstr
+)
+# apiextensions/v1 lives in k8s.io/apiextensions-apiserver, which is not in shared/upstream.
+
+for p in "${packages[@]}"; do
+  if [ ! -f "$upstream/k8s.io/$p/generated.proto" ]; then
+    echo "generate-k8s-proto: $upstream/k8s.io/$p/generated.proto not found" >&2
+    exit 1
+  fi
+done
+
+if ! command -v protoc >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends protobuf-compiler >/dev/null
+  else
+    echo "generate-k8s-proto: protoc missing; apt-get install protobuf-compiler" >&2
+    exit 1
+  fi
+fi
+
+plugin=""
+for config in release debug; do
+  if [ -x "$scratch/$config/protoc-gen-swift" ]; then plugin=$scratch/$config/protoc-gen-swift; break; fi
+done
+if [ -z "$plugin" ]; then
+  flock /tmp/capstan-build.lock swift build --scratch-path "$scratch" --product protoc-gen-swift >&2
+  plugin=$(swift build --scratch-path "$scratch" --show-bin-path)/protoc-gen-swift
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/out" "$work/final"
+
+cd "$upstream"
+files=()
+for p in "${packages[@]}"; do files+=("k8s.io/$p/generated.proto"); done
+protoc -I . 2> >(grep -v 'warning: Import .* is unused' >&2) \
+  --plugin=protoc-gen-swift="$plugin" \
+  --swift_out="$work/out" --swift_opt=Visibility=Internal,FileNaming=PathToUnderscores \
+  "${files[@]}"
+cd "$root"
+
+# 1. Code only: drop every comment (whole-line and trailing), then add the header. File names
+#    lose the common parts: k8s.io_api_apps_v1_generated.pb.swift -> api_apps_v1.pb.swift.
+python3 - "$work/out" "$work/final" <<'EOF'
+import pathlib, re, sys
+
+def code_part(line):
+    quoted = False
+    i = 0
+    while i < len(line):
+        c = line[i]
+        if c == '\\' and quoted:
+            i += 2
+            continue
+        if c == '"':
+            quoted = not quoted
+        elif not quoted and line.startswith('//', i):
+            return line[:i]
+        i += 1
+    return line
+
+source, target = map(pathlib.Path, sys.argv[1:])
+for path in sorted(source.glob('*.swift')):
+    lines = []
+    for line in path.read_text().split('\n'):
+        code = code_part(line).rstrip()
+        if code or not line.strip():
+            lines.append(code)
+    text = re.sub(r'\n{3,}', '\n\n', '\n'.join(lines)).strip('\n')
+    if not re.search(r'^\S*\s*(struct|enum|extension)\s', text, re.M):
+        continue  # runtime/schema: no messages
+    header = '// Generated by scripts/generate-k8s-proto.sh. Do not edit.\n'
+    name = path.name.replace('k8s.io_', '').replace('_generated.pb.swift', '.pb.swift')
+    (target / name).write_text(header + text + '\n')
+EOF
+
+# 2 and 3. The kind table and the field rules.
+python3 - "$upstream" "$schema" "$work/final" "$out" "${K8S_GO_SOURCES:-}" "${packages[@]}" <<'EOF'
+import json, pathlib, re, sys
+
+upstream, schema_path, target, committed, go_sources = sys.argv[1:6]
+packages = sys.argv[6:]
+target, committed = pathlib.Path(target), pathlib.Path(committed)
+HEADER = '// Generated by scripts/generate-k8s-proto.sh. Do not edit.\n'
+
+def swift_name(full):
+    # k8s.io.api.apps.v1.Deployment -> K8s_Io_Api_Apps_V1_Deployment (protoc-gen-swift's rule).
+    *pkg, message = full.split('.')
+    parts = []
+    for p in pkg:
+        parts.append('_'.join(s[:1].upper() + s[1:] for s in p.split('_')))
+    return '_'.join(parts) + '_' + message
+
+# Messages and fields of the proto files: {full name: [(number, name, label, type)]}.
+messages, proto_package_of = {}, {}
+for p in packages:
+    text = (pathlib.Path(upstream) / 'k8s.io' / p / 'generated.proto').read_text()
+    text = re.sub(r'//[^\n]*', '', text)
+    text = re.sub(r'/\*.*?\*/', '', text, flags=re.S)
+    package = re.search(r'^package ([\w.]+);', text, re.M).group(1)
+    proto_package_of[p] = package
+    for m in re.finditer(r'^message (\w+) \{(.*?)^\}', text, re.M | re.S):
+        fields = []
+        for f in re.finditer(r'(optional|repeated)?\s*(map<[^>]+>|[\w.]+)\s+(\w+)\s*=\s*(\d+)\s*;', m.group(2)):
+            fields.append((int(f.group(4)), f.group(3), f.group(1) or 'map', f.group(2)))
+        messages[f'{package}.{m.group(1)}'] = fields
+
+# 2. Kinds: every definition with a group/version/kind whose message was generated, limited to
+#    the group/versions generated (meta/v1's DeleteOptions lists every group/version).
+defs = json.load(open(schema_path))['$defs']
+def definition_of(full):
+    return 'io.k8s.' + full[len('k8s.io.'):]
+served = set()
+for full in messages:
+    if full.startswith('k8s.io.api.'):
+        for gvk in defs.get(definition_of(full), {}).get('x-kubernetes-group-version-kind', []):
+            served.add((gvk['group'], gvk['version']))
+served.add(('meta.k8s.io', 'v1'))
+kinds = {}
+for full in sorted(messages):
+    gvks = defs.get(definition_of(full), {}).get('x-kubernetes-group-version-kind', [])
+    if full.startswith('k8s.io.apimachinery.pkg.apis.meta.v1.') and gvks:
+        # DeleteOptions, WatchEvent: registered in every group/version and in meta.k8s.io/v1.
+        gvks = gvks + [{'group': 'meta.k8s.io', 'version': 'v1', 'kind': gvks[0]['kind']}]
+    for gvk in gvks:
+        if (gvk['group'], gvk['version']) not in served:
+            continue
+        api_version = f"{gvk['group']}/{gvk['version']}" if gvk['group'] else gvk['version']
+        kinds.setdefault(f"{api_version}/{gvk['kind']}", full)
+lines = [HEADER, 'import SwiftProtobuf\n\n',
+         'extension KubernetesProtobuf {\n',
+         '    /// The message of each built-in `apiVersion/kind` with a protobuf form.\n',
+         '    static func messageType(forKey key: String) -> (any SwiftProtobuf.Message.Type)? {\n',
+         '        switch key {\n']
+for key, full in sorted(kinds.items()):
+    lines.append(f'        case "{key}": {swift_name(full)}.self\n')
+lines += ['        default: nil\n', '        }\n', '    }\n\n',
+          '    /// Every `apiVersion/kind` with a protobuf form, sorted.\n',
+          '    static let kindKeys: [String] = [\n']
+lines += [f'        "{key}",\n' for key in sorted(kinds)]
+lines += ['    ]\n', '}\n']
+(target / 'KubernetesProtobuf+Kinds.swift').write_text(''.join(lines))
+
+# 3. Field rules.
+rules_file = 'KubernetesFieldRules+Table.swift'
+if not go_sources:
+    src = committed / rules_file
+    if not src.exists():
+        sys.exit('generate-k8s-proto: set K8S_GO_SOURCES (see the header of this script): no committed field rules to keep')
+    (target / rules_file).write_text(src.read_text())
+    print('generate-k8s-proto: field rules kept (K8S_GO_SOURCES not set)', file=sys.stderr)
+    sys.exit(0)
+
+scalars = {'string', 'int32', 'int64', 'bool', 'bytes', 'double', 'float'}
+go_structs = {}   # (proto package, struct) -> {number: (go type, json tag)}
+nilable_types = set()  # named slice and map types (ResourceList, ExtraValue)
+for p in packages:
+    repo, _, rest = p.partition('/')
+    folder = pathlib.Path(go_sources) / repo / rest
+    package = proto_package_of[p]
+    for go_file in sorted(folder.glob('*.go')):
+        if go_file.name.endswith('_test.go') or go_file.name.startswith(('zz_generated', 'generated.pb')):
+            continue
+        source = go_file.read_text()
+        for s in re.finditer(r'^type (\w+) struct \{\n(.*?)^\}', source, re.M | re.S):
+            fields = {}
+            for line in s.group(2).split('\n'):
+                f = re.match(r'\s*(?:(\w+)\s+)?([\w.*\[\]]+)\s+`([^`]*)`', line)
+                if not f:
+                    continue
+                tags = f.group(3)
+                pb = re.search(r'protobuf:"[a-z0-9]+,(\d+),', tags)
+                js = re.search(r'json:"([^"]*)"', tags)
+                if pb and js:
+                    fields[int(pb.group(1))] = (f.group(2), js.group(1))
+            go_structs[(package, s.group(1))] = fields
+        for named in re.finditer(r'^type (\w+) (?:\[\]|map\[)', source, re.M):
+            nilable_types.add(named.group(1))
+        for empty in re.finditer(r'^type (\w+) struct ?\{\}', source, re.M):
+            go_structs[(package, empty.group(1))] = {}
+        for alias in re.finditer(r'^type (\w+) metav1\.(\w+)$', source, re.M):
+            go_structs[(package, alias.group(1))] = ('metav1', alias.group(2))
+
+special = {  # messages with their own JSON form; their fields need no rules
+    'k8s.io.apimachinery.pkg.api.resource.Quantity', 'k8s.io.apimachinery.pkg.util.intstr.IntOrString',
+    'k8s.io.apimachinery.pkg.apis.meta.v1.Time', 'k8s.io.apimachinery.pkg.apis.meta.v1.MicroTime',
+    'k8s.io.apimachinery.pkg.apis.meta.v1.Timestamp', 'k8s.io.apimachinery.pkg.apis.meta.v1.Duration',
+    'k8s.io.apimachinery.pkg.apis.meta.v1.FieldsV1', 'k8s.io.apimachinery.pkg.runtime.RawExtension',
+    'k8s.io.apimachinery.pkg.apis.meta.v1.Verbs',
+    'k8s.io.apimachinery.pkg.runtime.Unknown', 'k8s.io.apimachinery.pkg.api.resource.QuantityValue',
+}
+problems, rows = [], []
+for full in sorted(messages):
+    if full in special or full.endswith('.ExtraValue'):
+        continue
+    package, _, name = full.rpartition('.')
+    go = go_structs.get((package, name))
+    if isinstance(go, tuple):  # type List metav1.List
+        go = go_structs.get(('k8s.io.apimachinery.pkg.apis.meta.v1', go[1]))
+    if go is None:
+        problems.append(f'{full}: no Go struct')
+        continue
+    props = defs.get(definition_of(full), {}).get('properties')
+    cells = []
+    for number, proto_name, label, type_ in messages[full]:
+        if number not in go:
+            problems.append(f'{full}.{proto_name}: no Go field')
+            continue
+        go_type, tag = go[number]
+        json_name, *options = tag.split(',')
+        if json_name == '-':
+            continue
+        if json_name == '' and 'inline' in options:
+            cells.append(f'{number}^')
+            continue
+        if props is not None and json_name not in props:
+            problems.append(f'{full}.{proto_name}: JSON name {json_name} not in the schema')
+        # A non-pointer scalar field with omitempty: Go writes it to protobuf always, and to JSON
+        # only when it is not zero. A pointer, slice or map without omitempty is absent from
+        # protobuf when nil, and null in JSON. Everything else present in protobuf is present in JSON.
+        base = go_type.split('.')[-1]
+        nilable = go_type.startswith(('*', '[]', 'map[')) or base in nilable_types
+        if label == 'optional' and type_ in scalars and not nilable and 'omitempty' in options:
+            mark = '~'
+        elif nilable and 'omitempty' not in options:
+            mark = '!'
+        else:
+            mark = '='
+        cells.append(f"{number}{mark}{json_name}")
+    rows.append((full + ' ' + ' '.join(cells)).rstrip())
+if problems:
+    sys.exit('generate-k8s-proto: ' + '\n'.join(problems))
+lines = [HEADER,
+         'extension KubernetesFieldRules {\n',
+         '    /// One line per message: its full name, then each field as `number=json` (written when\n',
+         '    /// present), `number~json` (written when present and not zero), `number!json` (written\n',
+         '    /// when present, null when absent) or `number^` (inlined).\n',
+         '    static let table = """\n']
+lines += [r + '\n' for r in rows]
+lines += ['"""\n', '}\n']
+(target / rules_file).write_text(''.join(lines))
+EOF
+
+if $check; then
+  if diff -r "$work/final" "$out" >/dev/null; then
+    echo "generate-k8s-proto: $out is up to date"
+  else
+    diff -r "$work/final" "$out" | head -40 >&2
+    echo "generate-k8s-proto: $out differs from what the script generates" >&2
+    exit 1
+  fi
+else
+  rm -rf "$out"
+  mkdir -p "$out"
+  cp "$work/final"/*.swift "$out/"
+  echo "generate-k8s-proto: wrote $(ls "$out" | wc -l) files to $out"
+fi
