@@ -14,7 +14,7 @@ extension Registry {
         if let kind = target["kind"]?.stringValue, !kind.isEmpty, kind != "Node" {
             throw APIError.invalid(GroupKind(group: "", kind: "Binding"), name: podName, errors: [.notSupported("target.kind", value: kind, supported: ["Node"])])
         }
-        let result = try await replace(pods, namespace: namespace, name: podName, subresource: .status, options: options,
+        let result = try await replace(pods, namespace: namespace, name: podName, subresource: .binding, options: options,
                                        precondition: nil) { (current: [String: JSONValue]) throws(APIError) in
             var pod = current
             if let existing = pod.object("spec")?.string("nodeName"), !existing.isEmpty {

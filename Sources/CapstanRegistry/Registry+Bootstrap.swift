@@ -48,6 +48,8 @@ extension Registry {
     }
 
     private func createIfAbsent(_ r: RegisteredResource, namespace: String?, object: inout JSONValue) async throws(APIError) {
+        let name = object["metadata"]?["name"]?.stringValue ?? ""
+        if r.cache.get(namespace: namespace, name: name) != nil { return }
         do {
             _ = try await create(r, namespace: namespace, object: &object, options: WriteOptions())
         } catch let e where e.code == 409 {

@@ -93,8 +93,10 @@ extension Registry {
             // Deletion is pending: record it and let finalizers or the node agent finish.
             if !alreadyDeleting {
                 meta["deletionTimestamp"] = .string(MetaV1.Time(secondsSinceEpoch: now() + grace).rfc3339)
+                // Starting deletion counts as a spec change, as Kubernetes records it.
+                if r.hasSpec, let generation = meta.int("generation") { meta["generation"] = .int(generation + 1) }
             }
-            meta["deletionGracePeriodSeconds"] = grace > 0 || meta["deletionGracePeriodSeconds"] != nil ? .int(grace) : nil
+            meta["deletionGracePeriodSeconds"] = .int(grace)
             meta["finalizers"] = finalizers.isEmpty ? nil : .array(finalizers.map(JSONValue.string))
             o["metadata"] = .object(meta)
             let bytes = StoredObject.encode(.object(o))

@@ -33,6 +33,8 @@ public struct WriteResult: Sendable {
 /// Which part of an object a write addresses.
 public enum Subresource: String, Sendable {
     case main = "", status
+    /// pods/binding: the node assignment and the PodScheduled condition.
+    case binding
 }
 
 extension Registry {
@@ -73,22 +75,31 @@ extension Registry {
         meta["deletionGracePeriodSeconds"] = nil
         meta["selfLink"] = nil
         if r.hasSpec { meta["generation"] = .int(1) } else { meta["generation"] = nil }
+        let generated = (meta.string("name") ?? "").isEmpty
+        if generated { meta["name"] = .string(generateName + randomSuffix()) }
         o["metadata"] = .object(meta)
 
-        var warnings = try prune(&o, r, options: options, duplicateFields: duplicateFields)
+        let warnings = try prune(&o, r, options: options, duplicateFields: duplicateFields)
         r.strategy.applyDefaults(&o)
-        try await r.strategy.prepareForCreate(&o, context: context(namespace: namespace))
-        try validate(o, old: nil, r)
         if r.namespaced, let namespace { try await requireActiveNamespace(namespace) }
+        try await r.strategy.prepareForCreate(&o, context: context(namespace: namespace))
+        do {
+            // What prepareForCreate reserved (ClusterIPs, node ports) is released unless stored.
+            let result = try await store(r, namespace: namespace, object: o, generated: generated,
+                                         generateName: generateName, options: options, warnings: warnings)
+            if options.dryRun { await r.strategy.afterDelete(o, context: context(namespace: namespace)) }
+            return result
+        } catch {
+            await r.strategy.afterDelete(o, context: context(namespace: namespace))
+            throw error
+        }
+    }
 
-        for attempt in 0..<8 {
-            var candidate = o
-            if (meta.string("name") ?? "").isEmpty {
-                candidate.edit("metadata") { $0["name"] = .string(generateName + randomSuffix()) }
-                if attempt == 0 { try validateName(candidate, r) }
-            } else {
-                try validateName(candidate, r)
-            }
+    private func store(_ r: RegisteredResource, namespace: String?, object: [String: JSONValue], generated: Bool,
+                       generateName: String, options: WriteOptions, warnings: [String]) async throws(APIError) -> WriteResult {
+        var candidate = object
+        try validate(candidate, old: nil, r)
+        for _ in 0..<8 {
             let name = candidate.object("metadata")?.string("name") ?? ""
             let bytes = StoredObject.encode(.object(candidate))
             if options.dryRun {
@@ -99,15 +110,15 @@ extension Registry {
             do {
                 let kv = try await storage.create(r.key.key(namespace: namespace, name: name), value: bytes, lease: 0)
                 return WriteResult(entry: r.cache.makeEntry(kv), created: true, warnings: warnings)
-            } catch let s as StorageError where s.code == .keyExists && !generateName.isEmpty
-                        && (meta.string("name") ?? "").isEmpty {
+            } catch let s as StorageError where s.code == .keyExists && generated {
+                // Another object took the generated name: draw again, as Kubernetes retries.
+                candidate.edit("metadata") { $0["name"] = .string(generateName + randomSuffix()) }
                 continue
             } catch {
                 throw Self.map(error, r, name: name)
             }
         }
-        warnings.append("could not generate a unique name")
-        throw APIError.alreadyExists(GroupResource(group: r.group, resource: r.plural), name: generateName)
+        throw APIError.generateNameConflict(r.groupResource, name: generateName)
     }
 
     // MARK: Update
@@ -216,6 +227,11 @@ extension Registry {
             // A status write changes status only.
             var merged = old
             merged["status"] = new["status"]
+            new = merged
+        } else if subresource == .binding {
+            var merged = old
+            merged["status"] = new["status"]
+            merged.edit("spec") { $0["nodeName"] = new.object("spec")?["nodeName"] }
             new = merged
         } else if r.hasStatus {
             new["status"] = old["status"]

@@ -2,6 +2,7 @@ import CapstanAPIMachinery
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOHTTPCompression
 import NIOPosix
 import NIOSSL
 import Synchronization
@@ -26,6 +27,8 @@ public final class HTTPServer: Sendable {
         var channel: (any Channel)?
         var port: Int?
         var shuttingDown = false
+        /// Open connections and whether each is between requests (idle).
+        var connections: [ObjectIdentifier: (channel: any Channel, idle: Bool)] = [:]
     }
 
     /// Streaming responses, ended at shutdown.
@@ -66,6 +69,14 @@ public final class HTTPServer: Sendable {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
                     }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    // gzip for large responses when the client accepts it, as Kubernetes does.
+                    try channel.pipeline.syncOperations.addHandler(HTTPResponseCompressor(
+                        initialByteBufferCapacity: 0,
+                        responseCompressionPredicate: { head, _ in
+                            guard head.headers.contains(name: Gzip.marker) else { return .doNotCompress }
+                            head.headers.remove(name: Gzip.marker)
+                            return .compressIfPossible
+                        }))
                     return try Connection(wrappingChannelSynchronously: channel)
                 }
             }
@@ -88,12 +99,14 @@ public final class HTTPServer: Sendable {
 
     /// Stops accepting connections and ends every streaming response; requests in flight finish.
     public func shutdown() async {
-        let channel = state.withLock { s in
+        let (channel, idle) = state.withLock { s in
             s.shuttingDown = true
-            return s.channel
+            return (s.channel, s.connections.values.filter(\.idle).map(\.channel))
         }
         streams.closeAll()
         try? await channel?.close()
+        // Idle keep-alive connections close now; busy ones close after their current response.
+        for c in idle { c.close(promise: nil) }
     }
 
     var isShuttingDown: Bool { state.withLock { $0.shuttingDown } }
@@ -106,14 +119,29 @@ public final class HTTPServer: Sendable {
         }.get()
     }
 
+    /// Marks a connection idle (waiting for its next request) or busy; false once shutting down.
+    private func setIdle(_ channel: any Channel, _ idle: Bool) -> Bool {
+        state.withLock { s in
+            s.connections[ObjectIdentifier(channel)] = (channel, idle)
+            return !s.shuttingDown
+        }
+    }
+
     private func serve(_ connection: Connection) async {
         let channel = connection.channel
+        defer { _ = state.withLock { $0.connections.removeValue(forKey: ObjectIdentifier(channel)) } }
+        guard setIdle(channel, true) else {
+            try? await channel.close()
+            return
+        }
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var iterator = inbound.makeAsyncIterator()
                 var certificate: [UInt8]?? = nil
                 while let part = try await iterator.next() {
                     guard case .head(let head) = part else { continue }
+                    _ = setIdle(channel, false)
+                    defer { if !setIdle(channel, true) { channel.close(promise: nil) } }
                     var body: [UInt8] = []
                     var tooLarge = false
                     if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
@@ -155,7 +183,13 @@ public final class HTTPServer: Sendable {
         if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
         switch response.body {
         case .bytes(let bytes):
-            headers.replaceOrAdd(name: "content-length", value: String(bytes.count))
+            if bytes.count >= Gzip.threshold, Gzip.accepted(by: request.headers) {
+                // The compressor sets the framing; the uncompressed length would be wrong.
+                headers.add(name: Gzip.marker, value: "1")
+                headers.remove(name: "content-length")
+            } else {
+                headers.replaceOrAdd(name: "content-length", value: String(bytes.count))
+            }
             try await outbound.write(.head(HTTPResponseHead(version: version, status: response.status, headers: headers)))
             if request.method != .HEAD, !bytes.isEmpty {
                 try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: bytes))))
@@ -176,5 +210,16 @@ struct OutboundStreamWriter: ResponseStreamWriter {
 
     func write(_ bytes: [UInt8]) async throws {
         try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: bytes))))
+    }
+}
+
+/// Responses at least this large are gzipped for clients that accept it (Kubernetes' threshold).
+enum Gzip {
+    static let threshold = 128 * 1024
+    /// An internal header telling the compressor a response qualifies; never sent.
+    static let marker = "x-capstan-compressible"
+
+    static func accepted(by headers: HTTPHeaders) -> Bool {
+        headers[canonicalForm: "accept-encoding"].contains { $0.lowercased().hasPrefix("gzip") || $0.lowercased().hasPrefix("deflate") }
     }
 }

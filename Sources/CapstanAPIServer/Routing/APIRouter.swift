@@ -3,13 +3,16 @@ import CapstanAPIMachinery
 import CapstanDiscovery
 import CapstanRegistry
 import NIOHTTP1
+import Synchronization
 
 /// Maps request paths to handlers: discovery, OpenAPI, health, version, metrics, and the
 /// resource paths `/api/v1/...` and `/apis/<group>/<version>/...`.
 public final class APIRouter: Sendable {
     let registry: Registry
     let discovery: DiscoveryDocuments
-    let openAPI: OpenAPIDocuments
+    /// Built on first use: an idle server does not hold the documents (several MB).
+    let openAPIDocuments: Mutex<OpenAPIDocuments?> = Mutex(nil)
+    let served: [CapstanDiscovery.ServedResource]
     let metrics: APIMetrics
     let health: HealthChecks
     let streams: StreamRegistry
@@ -21,7 +24,7 @@ public final class APIRouter: Sendable {
         self.registry = registry
         let served = registry.allResources.map { CapstanDiscovery.ServedResource($0.info) }
         self.discovery = DiscoveryDocuments(resources: served, serverAddress: serverAddress)
-        self.openAPI = OpenAPIDocuments(resources: served, schema: registry.schema)
+        self.served = served
         self.metrics = metrics
         self.health = health
         self.now = now
@@ -100,8 +103,18 @@ public final class APIRouter: Sendable {
         return APIResponse(bytes: core ? discovery.apiVersions : discovery.apiGroupList)
     }
 
+    var openAPI: OpenAPIDocuments {
+        openAPIDocuments.withLock { docs in
+            if let docs { return docs }
+            let made = OpenAPIDocuments(resources: served, schema: registry.schema)
+            docs = made
+            return made
+        }
+    }
+
     private func openAPIRoute(_ request: APIRequest) -> APIResponse {
         let s = request.segments
+        let openAPI = self.openAPI
         if s.count == 2, s[1] == "v2" {
             if !request.accept.isEmpty, !request.accept.contains("json"), !request.accept.contains("*/*") {
                 return .error(.notAcceptable(accepted: ["application/json"]))

@@ -61,10 +61,12 @@ extension APIRouter {
 
     // MARK: Lists
 
-    func listRequest(_ request: APIRequest, _ r: RegisteredResource, namespace: String?) throws(APIError) -> ListRequest {
+    func listRequest(_ request: APIRequest, _ r: RegisteredResource, namespace: String?,
+                     forWatch: Bool = false) throws(APIError) -> ListRequest {
         let q = request.query
         var list = ListRequest(namespace: namespace)
-        list.consistency = try consistency(q["resourceVersion"], match: q["resourceVersionMatch"])
+        // Watches read resourceVersion themselves (watch-list sends resourceVersionMatch without one).
+        if !forWatch { list.consistency = try consistency(q["resourceVersion"], match: q["resourceVersionMatch"]) }
         if let l = q["limit"], !l.isEmpty {
             guard let n = Int(l), n >= 0 else { throw APIError.badRequest("invalid limit \"\(l)\"") }
             list.limit = n

@@ -17,7 +17,7 @@ extension APIRouter {
     func watch(_ request: APIRequest, _ r: RegisteredResource, namespace: String?) async throws(APIError) -> APIResponse {
         let q = request.query
         let format = try ResponseFormat.negotiate(request.accept)
-        let list = try listRequest(request, r, namespace: namespace)
+        let list = try listRequest(request, r, namespace: namespace, forWatch: true)
         var watchRequest = WatchRequest(namespace: namespace)
         watchRequest.filter = list.filter
         let sendInitialEvents = q["sendInitialEvents"] == "true"
@@ -94,11 +94,17 @@ extension APIRouter {
                 }
                 group.addTask {
                     // Ends the watch at its timeout; sends bookmarks meanwhile when allowed.
+                    // Bookmarks every minute and once shortly before the timeout, as Kubernetes sends them.
                     let deadline = ContinuousClock.now + .milliseconds(Int64(timeoutSeconds * 1000))
+                    let lastBookmark = deadline - .seconds(min(2, timeoutSeconds / 2))
+                    var sentLast = false
                     while ContinuousClock.now < deadline {
-                        let step = min(deadline - ContinuousClock.now, .seconds(allowBookmarks ? 60 : 3600))
-                        do { try await Task.sleep(for: step) } catch { return }
+                        let now = ContinuousClock.now
+                        var wake = min(deadline, now + .seconds(allowBookmarks ? 60 : 3600))
+                        if allowBookmarks, !sentLast, lastBookmark > now { wake = min(wake, lastBookmark) }
+                        do { try await Task.sleep(until: wake) } catch { return }
                         if allowBookmarks, ContinuousClock.now < deadline {
+                            if ContinuousClock.now >= lastBookmark { sentLast = true }
                             continuation.yield(.bookmark(r.cache.bookmarkRevision(), initialEventsEnd: false))
                         }
                     }

@@ -107,10 +107,14 @@ struct ConfigMapStrategy: ResourceStrategy {
         let data = object.object("data") ?? [:]
         let binary = object.object("binaryData") ?? [:]
         for k in data.keys { issues += Self.validateKey(k, path: "data[\(k)]") }
+        var size = 0
+        for (k, v) in data { size += k.utf8.count + (v.stringValue?.utf8.count ?? 0) }
         for k in binary.keys {
             issues += Self.validateKey(k, path: "binaryData[\(k)]")
             if data[k] != nil { issues.append(.duplicate(FieldPath("data[\(k)]"), value: k)) }
+            size += k.utf8.count + (binary[k]?.stringValue.map { $0.utf8.count * 3 / 4 } ?? 0)
         }
+        if size > 1024 * 1024 { issues.append(.tooLong("data", maxLength: 1024 * 1024)) }
         if let old, old.bool("immutable") == true {
             if old["data"] != object["data"] || old["binaryData"] != object["binaryData"] {
                 issues.append(.forbidden("data", "field is immutable when `immutable` is set"))

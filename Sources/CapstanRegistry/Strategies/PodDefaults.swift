@@ -22,6 +22,13 @@ public enum PodDefaults {
             c.setDefault("imagePullPolicy", .string(pullPolicy(for: image)))
         }
         if c["resources"] == nil { c["resources"] = .object([:]) }
+        // Requests default to limits for resources that only have a limit.
+        c.edit("resources") { r in
+            guard let limits = r.object("limits"), !limits.isEmpty else { return }
+            r.edit("requests") { requests in
+                for (name, value) in limits where requests[name] == nil { requests[name] = value }
+            }
+        }
         c.editEach("ports") { p in p.setDefault("protocol", .string("TCP")) }
         for probe in ["livenessProbe", "readinessProbe", "startupProbe"] where c[probe] != nil {
             c.edit(probe) { p in

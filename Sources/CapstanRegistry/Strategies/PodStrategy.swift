@@ -37,8 +37,8 @@ struct PodStrategy: ResourceStrategy {
     }
 
     func prepareForUpdate(_ object: inout [String: JSONValue], old: [String: JSONValue], context: WriteContext) {
-        // The node is assigned through the binding subresource only.
-        if let node = old.object("spec")?["nodeName"] {
+        // The node is assigned through the binding subresource only, and never changes after.
+        if let node = old.object("spec")?["nodeName"], node != .string("") {
             object.edit("spec") { $0["nodeName"] = node }
         }
     }
@@ -111,7 +111,7 @@ enum PodValidation {
     static func validateSpecUpdate(_ spec: [String: JSONValue], old: [String: JSONValue]) -> [FieldError] {
         func mutableStripped(_ s: [String: JSONValue]) -> [String: JSONValue] {
             var s = s
-            for key in ["activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds", "schedulingGates"] {
+            for key in ["activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds", "schedulingGates", "nodeName"] {
                 s[key] = nil
             }
             for list in ["containers", "initContainers"] {
