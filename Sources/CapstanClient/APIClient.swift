@@ -1,0 +1,279 @@
+import CapstanAPIMachinery
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// A client of the Kubernetes API: HTTP/1.1 keep-alive connections over TLS from a pool, one
+/// request at a time per connection; x509 client-certificate or bearer-token authentication;
+/// timeouts; retries where they are safe. Watches get connections of their own.
+///
+/// Failed requests throw the server's `Status` as ``APIError``, and client-side failures as
+/// ``APIClientError``. Call ``shutdown()`` when done.
+///
+/// ```swift
+/// let client = try APIClient(kubeconfigPath: dataDirectory + "/kubeconfig")
+/// let pod = try await client.get(CoreV1.Pod.self, name: "web", namespace: "default")
+/// ```
+public final class APIClient: Sendable {
+    /// An HTTP method; open for growth.
+    public struct Method: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+
+        public static let get = Method(rawValue: "GET")
+        public static let head = Method(rawValue: "HEAD")
+        public static let post = Method(rawValue: "POST")
+        public static let put = Method(rawValue: "PUT")
+        public static let patch = Method(rawValue: "PATCH")
+        public static let delete = Method(rawValue: "DELETE")
+        public static let options = Method(rawValue: "OPTIONS")
+
+        /// Sending it twice has the effect of sending it once (RFC 9110): safe to retry when a
+        /// connection broke mid-request.
+        public var isIdempotent: Bool {
+            switch rawValue {
+            case "GET", "HEAD", "PUT", "DELETE", "OPTIONS": return true
+            default: return false
+            }
+        }
+
+        public var description: String { rawValue }
+    }
+
+    /// Query parameters in order; written as a dictionary literal (`["limit": "10"]`) or appended to.
+    public struct Query: Sendable, ExpressibleByDictionaryLiteral {
+        public var items: [(name: String, value: String)]
+
+        public init(_ items: [(name: String, value: String)] = []) { self.items = items }
+        public init(dictionaryLiteral elements: (String, String)...) {
+            items = elements.map { (name: $0.0, value: $0.1) }
+        }
+
+        public mutating func append(_ name: String, _ value: String) { items.append((name, value)) }
+        public var isEmpty: Bool { items.isEmpty }
+        public subscript(name: String) -> String? { items.first(where: { $0.name == name })?.value }
+    }
+
+    /// Response headers (names compared case-insensitively).
+    public struct Headers: Sendable, Sequence {
+        let storage: HTTPHeaders
+
+        init(_ storage: HTTPHeaders) { self.storage = storage }
+
+        /// The first value of `name`.
+        public subscript(name: String) -> String? { storage.first(name: name) }
+        public func values(_ name: String) -> [String] { storage[name] }
+        public func makeIterator() -> some IteratorProtocol<(name: String, value: String)> { storage.makeIterator() }
+    }
+
+    /// A response: status, headers, and the body as bytes.
+    public struct Response: Sendable {
+        public var status: Int
+        public var headers: Headers
+        public var body: [UInt8]
+    }
+
+    public let configuration: ClientConfiguration
+    let logger: Logger
+    let address: ServerAddress
+    let factory: ConnectionFactory
+    let pool: ConnectionPool
+    private let baseHeaders: HTTPHeaders
+    private let requestTimeout: TimeAmount?
+    private let streams = Mutex(OpenStreams())
+
+    private struct OpenStreams {
+        var channels: [ObjectIdentifier: any Channel] = [:]
+        var isShutdown = false
+    }
+
+    /// A client for `configuration`; connections open on first use.
+    public init(configuration: ClientConfiguration,
+                eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                logger: Logger = Logger(label: "capstan.client")) throws {
+        self.configuration = configuration
+        self.logger = logger
+        let address = try ServerAddress(configuration.server)
+        self.address = address
+        let factory = try ConnectionFactory(configuration: configuration, address: address, group: eventLoopGroup)
+        self.factory = factory
+        self.pool = ConnectionPool(factory: factory, maxConnections: configuration.maxConnections, logger: logger)
+        self.requestTimeout = configuration.requestTimeout.map(\.timeAmount)
+        var headers = HTTPHeaders()
+        headers.add(name: "host", value: address.hostHeader)
+        headers.add(name: "user-agent", value: configuration.userAgent)
+        if let token = configuration.bearerToken, !token.isEmpty {
+            headers.add(name: "authorization", value: "Bearer \(token)")
+        } else if let basic = configuration.basicAuth {
+            headers.add(name: "authorization", value: "Basic \(Base64.encode(Array("\(basic.username):\(basic.password)".utf8)))")
+        }
+        self.baseHeaders = headers
+    }
+
+    /// A client for a context (default: the current one) of the kubeconfig at `kubeconfigPath`.
+    public convenience init(kubeconfigPath: String, context: String? = nil,
+                            eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                            logger: Logger = Logger(label: "capstan.client")) throws {
+        let kubeconfig = try Kubeconfig.load(path: kubeconfigPath)
+        try self.init(configuration: kubeconfig.configuration(context: context), eventLoopGroup: eventLoopGroup, logger: logger)
+    }
+
+    deinit {
+        let channels = streams.withLock { Array($0.channels.values) }
+        for channel in channels { channel.close(promise: nil) }
+        pool.close()
+    }
+
+    /// Closes idle connections and open watches and fails waiting requests; requests in flight
+    /// finish. Later requests fail with ``APIClientError/Code/shutdown``.
+    public func shutdown() async {
+        let channels = streams.withLock { s in
+            s.isShutdown = true
+            return Array(s.channels.values)
+        }
+        await pool.shutdown()
+        for channel in channels {
+            try? await channel.close()
+        }
+    }
+
+    /// Connections currently open, leased or opening in the pool (not counting watches).
+    public var pooledConnectionCount: Int { pool.connectionCount }
+
+    // MARK: Requests
+
+    /// Sends a request and returns the response once its body has arrived.
+    ///
+    /// - Parameters:
+    ///   - path: the absolute path (`/api/v1/namespaces/default/pods`), not percent-decoded again.
+    ///   - query: parameters, percent-encoded here.
+    ///   - body: sent with `contentType` (default `application/json`).
+    ///   - accept: the `Accept` header (default `application/json`).
+    /// - Throws: ``APIError`` for a response outside 2xx (its `Status` body decoded),
+    ///   ``APIClientError`` for connection failures, timeouts and shutdown.
+    public func request(method: Method, path: String, query: Query = [:], body: [UInt8]? = nil,
+                        contentType: String? = nil, accept: String? = nil) async throws -> Response {
+        let request = makeRequest(method: method, path: path, query: query, body: body, contentType: contentType, accept: accept)
+        var attempt = 0
+        var backoff = configuration.retryBackoff
+        while true {
+            let response: HTTPResponse
+            do {
+                response = try await send(request)
+            } catch let error as APIClientError where attempt < configuration.maxRetries && Self.mayRetry(error, method) {
+                attempt += 1
+                logger.debug("retrying \(method) \(path) after: \(error)", metadata: ["attempt": "\(attempt)"])
+                try await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(2))
+                continue
+            }
+            let status = Int(response.head.status.code)
+            if (200..<300).contains(status) {
+                return Response(status: status, headers: Headers(response.head.headers), body: Array(response.body.readableBytesView))
+            }
+            if attempt < configuration.maxRetries, status == 429 || (500..<600).contains(status),
+               let delay = response.head.headers.first(name: "retry-after").flatMap(Int.init), delay >= 0 {
+                attempt += 1
+                logger.debug("\(method) \(path): \(status), retrying after \(delay)s", metadata: ["attempt": "\(attempt)"])
+                try await Task.sleep(for: .seconds(min(delay, 30)))
+                continue
+            }
+            throw APIError(statusBody: Array(response.body.readableBytesView), httpStatus: status)
+        }
+    }
+
+    static func mayRetry(_ error: APIClientError, _ method: Method) -> Bool {
+        switch error.retryHint {
+        case .always: return true
+        case .idempotentOnly: return method.isIdempotent
+        case .never: return false
+        }
+    }
+
+    func makeRequest(method: Method, path: String, query: Query, body: [UInt8]?, contentType: String?, accept: String?) -> HTTPRequest {
+        var uri = address.pathPrefix + path
+        if !query.isEmpty {
+            uri += "?"
+            uri += PercentEncoding.query(query.items)
+        }
+        var headers = baseHeaders
+        headers.add(name: "accept", value: accept ?? "application/json")
+        var buffer: ByteBuffer?
+        if let body {
+            headers.add(name: "content-type", value: contentType ?? "application/json")
+            buffer = ByteBuffer(bytes: body)
+        } else if method == .post || method == .put || method == .patch {
+            headers.add(name: "content-length", value: "0")
+        }
+        let head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method.rawValue), uri: uri, headers: headers)
+        return HTTPRequest(head: head, body: buffer)
+    }
+
+    private func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let connection = try await pool.lease()
+        do {
+            let response = try await connection.execute(request, timeout: requestTimeout)
+            pool.release(connection, reusable: response.keepAlive)
+            return response
+        } catch {
+            pool.release(connection, reusable: false)
+            if Task.isCancelled { throw CancellationError() }
+            throw error
+        }
+    }
+
+    // MARK: Streams
+
+    /// Opens a connection of its own, sends a GET, and returns once a 2xx response head arrived;
+    /// the body is then read with ``StreamingResponse/nextChunk()``.
+    func openStream(path: String, query: Query, accept: String? = nil) async throws -> StreamingResponse {
+        if streams.withLock({ $0.isShutdown }) { throw APIClientError(.shutdown, "the client was shut down") }
+        let request = makeRequest(method: .get, path: path, query: query, body: nil, contentType: nil, accept: accept)
+        let channel = try await factory.connect { channel in
+            try channel.pipeline.syncOperations.addHandler(HTTPStreamHandler(eventLoop: channel.eventLoop))
+        }.get()
+        let key = ObjectIdentifier(channel)
+        let registered = streams.withLock { s -> Bool in
+            if s.isShutdown { return false }
+            s.channels[key] = channel
+            return true
+        }
+        guard registered else {
+            try? await channel.close()
+            throw APIClientError(.shutdown, "the client was shut down")
+        }
+        channel.closeFuture.whenComplete { [weak self] _ in
+            _ = self?.streams.withLock { $0.channels.removeValue(forKey: key) }
+        }
+        do {
+            let handler = try await channel.eventLoop.submit {
+                NIOLoopBound(try channel.pipeline.syncOperations.handler(type: HTTPStreamHandler.self), eventLoop: channel.eventLoop)
+            }.get()
+            try await channel.writeAndFlush(request)
+            var head: HTTPResponseHead?
+            while head == nil {
+                guard let part = try await StreamingResponse.nextPart(channel: channel, handler: handler) else {
+                    throw APIClientError(.connectionClosed, "the server closed the connection before responding", retryHint: .idempotentOnly)
+                }
+                if case .head(let h) = part, !(100..<200).contains(h.status.code) { head = h }
+            }
+            let status = Int(head!.status.code)
+            guard (200..<300).contains(status) else {
+                var body: [UInt8] = []
+                while body.count < 1 << 20,
+                      let chunk = try await StreamingResponse.nextBodyChunk(channel: channel, handler: handler) {
+                    body.append(contentsOf: chunk.readableBytesView)
+                }
+                try? await channel.close()
+                throw APIError(statusBody: body, httpStatus: status)
+            }
+            return StreamingResponse(head: head!, channel: channel, handler: handler)
+        } catch {
+            try? await channel.close()
+            if Task.isCancelled { throw CancellationError() }
+            throw error
+        }
+    }
+}

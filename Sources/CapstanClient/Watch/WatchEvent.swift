@@ -1,0 +1,126 @@
+import CapstanAPI
+import CapstanAPIMachinery
+
+/// One event of a watch. `ERROR` events are not events: the stream throws them (an expired
+/// resourceVersion as ``APIClientError/Code/expired``, anything else as the ``APIError`` sent).
+public enum WatchEvent<Object: Sendable>: Sendable {
+    case added(Object)
+    case modified(Object)
+    case deleted(Object)
+    /// The server has sent every change up to `resourceVersion`; resume from here.
+    case bookmark(resourceVersion: String)
+
+    /// The object, or nil for a bookmark.
+    public var object: Object? {
+        switch self {
+        case .added(let o), .modified(let o), .deleted(let o): return o
+        case .bookmark: return nil
+        }
+    }
+
+    /// `ADDED`, `MODIFIED`, `DELETED` or `BOOKMARK`, as on the wire.
+    public var type: String {
+        switch self {
+        case .added: return "ADDED"
+        case .modified: return "MODIFIED"
+        case .deleted: return "DELETED"
+        case .bookmark: return "BOOKMARK"
+        }
+    }
+}
+
+extension WatchEvent: Equatable where Object: Equatable {}
+
+/// Turns one watch frame (`{"type":...,"object":...}`) into an event; nil skips a frame of an
+/// unknown type.
+struct WatchEventDecoder<Object: Sendable>: Sendable {
+    let decode: @Sendable ([UInt8]) throws -> WatchEvent<Object>?
+}
+
+extension WatchEventDecoder where Object == JSONValue {
+    /// Raw JSON objects, parsed with the byte-level parser.
+    static var raw: Self {
+        Self { frame in
+            let json: JSONValue
+            do { json = try JSONValue.parse(frame) } catch {
+                throw APIClientError(.invalidResponse, "a watch event is not JSON: \(error)")
+            }
+            guard case .object(let o) = json, let type = o["type"]?.stringValue else {
+                throw APIClientError(.invalidResponse, "a watch event has no type")
+            }
+            let object = o["object"] ?? .null
+            switch type {
+            case "ADDED": return .added(object)
+            case "MODIFIED": return .modified(object)
+            case "DELETED": return .deleted(object)
+            case "BOOKMARK": return .bookmark(resourceVersion: object["metadata"]?["resourceVersion"]?.stringValue ?? "")
+            case "ERROR": throw watchError(object)
+            default: return nil
+            }
+        }
+    }
+
+}
+
+extension WatchEventDecoder where Object: APIObject {
+    /// Generated types, decoded with ``KubeJSON``.
+    static var typed: Self {
+        Self { frame in
+            let kind: String
+            if let peeked = peekType(frame) {
+                kind = peeked
+            } else {
+                guard let type = (try? JSONValue.parse(frame))?["type"]?.stringValue else {
+                    throw APIClientError(.invalidResponse, "a watch event has no type")
+                }
+                kind = type
+            }
+            switch kind {
+            case "ADDED": return .added(try KubeJSON.decode(Envelope<Object>.self, from: frame).object)
+            case "MODIFIED": return .modified(try KubeJSON.decode(Envelope<Object>.self, from: frame).object)
+            case "DELETED": return .deleted(try KubeJSON.decode(Envelope<Object>.self, from: frame).object)
+            case "BOOKMARK":
+                // Bookmarks carry only metadata, which need not decode as T (required fields).
+                let object = (try? JSONValue.parse(frame))?["object"]
+                return .bookmark(resourceVersion: object?["metadata"]?["resourceVersion"]?.stringValue ?? "")
+            case "ERROR":
+                let object = (try? JSONValue.parse(frame))?["object"] ?? .null
+                throw watchError(object)
+            default: return nil
+            }
+        }
+    }
+
+}
+
+extension WatchEventDecoder {
+    /// The type of a frame that starts `{"type":"...`, as every Kubernetes server writes them;
+    /// nil when it does not (the caller parses the frame).
+    static func peekType(_ frame: [UInt8]) -> String? {
+        let prefix = Array(#"{"type":""#.utf8)
+        guard frame.count > prefix.count + 1, frame.starts(with: prefix) else { return nil }
+        var i = prefix.count
+        while i < frame.count, i < prefix.count + 16 {
+            if frame[i] == UInt8(ascii: "\"") {
+                return String(decoding: frame[prefix.count..<i], as: UTF8.self)
+            }
+            i += 1
+        }
+        return nil
+    }
+}
+
+private struct Envelope<T: Decodable>: Decodable {
+    let object: T
+}
+
+/// The error an `ERROR` event stands for.
+func watchError(_ object: JSONValue) -> any Error {
+    guard let status = APIError(statusJSON: object) else {
+        return APIClientError(.invalidResponse, "a watch ERROR event without a Status: \(object)")
+    }
+    if status.code == 410 || status.reason == .expired || status.reason == .gone {
+        return APIClientError(.expired, status.message, status: status)
+    }
+    return status
+}
