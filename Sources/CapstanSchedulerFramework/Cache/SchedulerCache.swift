@@ -309,14 +309,12 @@ public final class SchedulerCache {
             let mid = (lo + hi) / 2
             if changeLog[mid].generation <= since { lo = mid + 1 } else { hi = mid }
         }
-        if since == 0 || changeLog.count - lo > 64 {
-            // Many changes (or a new snapshot): visit each node once.
+        if changeLog.count - lo > 16 {
+            // Many changes (or a new snapshot): visit each node once, in log order.
             var seen = Set<String>()
-            if since == 0 {
-                for (name, _) in nodes { seen.insert(name) }
+            for i in lo..<changeLog.count where seen.insert(changeLog[i].name).inserted {
+                apply(changeLog[i].name, to: snapshot)
             }
-            for i in lo..<changeLog.count { seen.insert(changeLog[i].name) }
-            for name in seen { apply(name, to: snapshot) }
         } else {
             for i in lo..<changeLog.count { apply(changeLog[i].name, to: snapshot) }
         }

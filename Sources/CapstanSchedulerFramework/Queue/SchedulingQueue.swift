@@ -277,7 +277,7 @@ public final class SchedulingQueue: PodNominator {
         Self.backoffDuration(attempts: q.attempts, initial: configuration.initialBackoff, max: configuration.maxBackoff)
     }
 
-    static func backoffDuration(attempts: Int, initial: Duration, max: Duration) -> Duration {
+    public static func backoffDuration(attempts: Int, initial: Duration, max: Duration) -> Duration {
         guard attempts > 0 else { return .zero }
         var d = initial
         var i = 1

@@ -43,7 +43,7 @@ public final class DefaultPreemption: PostFilterPlugin {
         let snapshot = state.snapshot
         let (eligible, why) = Self.podEligibleToPreemptOthers(pod, snapshot: snapshot,
                                                                nominatedNodeStatus: context.nodeToStatus.get(pod.nominatedNodeName))
-        if !eligible { return (nil, .unschedulable(why)) }
+        if !eligible { return (nil, .unschedulable("preemption: " + why)) }
         let allNodes = snapshot.nodeInfoList
         if allNodes.isEmpty { return (nil, .error("no nodes available")) }
 
