@@ -116,7 +116,7 @@ let package = Package(
             name: "CapstanAPIServer",
             dependencies: [
                 "CapstanAPI", "CapstanAPIMachinery", "CapstanDiscovery", "CapstanTables", "CapstanRegistry",
-                "CapstanStorage", "CapstanStorageSQLite", "CapstanPKI",
+                "CapstanStorage", "CapstanStorageSQLite", "CapstanPKI", "CapstanProtobuf",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -2,6 +2,7 @@ import CapstanAPI
 import CapstanAPIMachinery
 import CapstanRegistry
 import CapstanTables
+import CapstanProtobuf
 import NIOHTTP1
 
 /// A resource path, parsed: `[namespaces/<ns>/]<plural>[/<name>[/<subresource>]]`.
@@ -65,8 +66,8 @@ extension APIRouter {
                     : try await list(request, r, namespace: namespace)
             case .POST:
                 label.verb = "POST"
-                try requireJSONBody(request)
-                let result = try await registry.create(r, namespace: namespace, body: request.body, options: try writeOptions(q))
+                let body = try jsonBody(request)
+                let result = try await registry.create(r, namespace: namespace, body: body, options: try writeOptions(q))
                 return respond(result, request, r, created: true)
             case .DELETE:
                 label.verb = "DELETE"
@@ -94,8 +95,8 @@ extension APIRouter {
             return try objectResponse(entry, request, r)
         case .PUT:
             label.verb = "PUT"
-            try requireJSONBody(request)
-            let result = try await registry.update(r, namespace: namespace, name: name, body: request.body,
+            let body = try jsonBody(request)
+            let result = try await registry.update(r, namespace: namespace, name: name, body: body,
                                                    subresource: .main, options: try writeOptions(q))
             return respond(result, request, r, created: false)
         case .PATCH:
@@ -181,13 +182,26 @@ extension APIRouter {
     // MARK: Options
 
     func requireJSONBody(_ request: APIRequest) throws(APIError) {
-        let type = request.contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        _ = try jsonBody(request)
+    }
+
+    /// The request body as JSON: JSON as sent, Kubernetes protobuf (kubectl 1.32+) decoded.
+    func jsonBody(_ request: APIRequest) throws(APIError) -> [UInt8] {
+        let type = request.contentType.split(separator: ";").first.map { $0.trimmedWhitespace } ?? ""
         switch type {
-        case "", "application/json", "*/*": return
-        case "application/vnd.kubernetes.protobuf":
-            throw APIError.unsupportedMediaType(accepted: ["application/json"])
+        case "", "application/json", "*/*":
+            return request.body
+        case KubernetesProtobuf.mediaType:
+            do {
+                return try KubernetesProtobuf.decode(request.body).object.serialized()
+            } catch {
+                if error.statusCode == 415 {
+                    throw APIError.unsupportedMediaType(accepted: ["application/json", "application/yaml"])
+                }
+                throw APIError.badRequest("the body of the request was in an unknown format: \(error.message)")
+            }
         default:
-            throw APIError.unsupportedMediaType(accepted: ["application/json"])
+            throw APIError.unsupportedMediaType(accepted: ["application/json", "application/vnd.kubernetes.protobuf"])
         }
     }
 
