@@ -70,7 +70,7 @@ struct BadInputTests {
             let large = String(repeating: "y", count: 1024 * 1024 + 10)
             let l = try await s.http.post(Self.cms, ["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": "large"], "data": ["k": .string(large)]])
             let stored = try await s.http.get(Self.cms + "/large").status
-            withKnownIssue("BUG: a ConfigMap whose data exceeds 1 MiB is stored (Kubernetes: 422 Too long: must have at most 1048576 bytes)") {
+            fixedBug("fixed: a ConfigMap whose data exceeds 1 MiB is stored (Kubernetes: 422 Too long: must have at most 1048576 bytes)") {
                 #expect([413, 422].contains(l.status), "ConfigMap data over 1 MiB: \(l)")
                 #expect(stored == 404)
             }
@@ -152,11 +152,11 @@ struct BadInputTests {
 
     @Test func mediaTypes() async throws {
         try await withServer { s in
-            // Protobuf bodies: 415 for now, with a Status.
+            // A malformed protobuf body: 400 with a Status (well-formed ones decode).
             var proto = Data([0x6b, 0x38, 0x73, 0x00])
             proto.append(contentsOf: [0x0a, 0x02, 0x76, 0x31])
             let p = try await s.http.send("POST", Self.cms, body: proto, contentType: "application/vnd.kubernetes.protobuf")
-            expectStatus(p, 415, "UnsupportedMediaType")
+            expectStatus(p, 400, "BadRequest")
             let xml = try await s.http.send("POST", Self.cms, body: Data("<x/>".utf8), contentType: "application/xml")
             expectStatus(xml, 415, "UnsupportedMediaType")
             // Only protobuf acceptable: 406.

@@ -85,7 +85,7 @@ struct CRUDTests {
             #expect(g.at("spec.containers.0.imagePullPolicy")?.string == "Always")
             #expect(g.at("status.qosClass")?.string == "Guaranteed")
             // Requests default to the limits.
-            withKnownIssue("BUG: container resources.requests are not defaulted from resources.limits") {
+            fixedBug("fixed: container resources.requests are not defaulted from resources.limits") {
                 #expect(g.at("spec.containers.0.resources.requests.cpu")?.string == "100m")
             }
 

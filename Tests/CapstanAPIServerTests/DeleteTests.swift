@@ -29,7 +29,7 @@ struct DeleteTests {
             #expect(r.status == 200, "\(r)")
             #expect(r.json["kind"]?.string == "ConfigMap", "the object comes back while finalizers remain: \(r)")
             #expect(r.json.at("metadata.deletionTimestamp")?.string != nil)
-            withKnownIssue("BUG: a delete held by finalizers sets no deletionGracePeriodSeconds: 0") {
+            fixedBug("fixed: a delete held by finalizers sets no deletionGracePeriodSeconds: 0") {
                 #expect(r.json.at("metadata.deletionGracePeriodSeconds")?.int == 0)
             }
 
@@ -64,7 +64,7 @@ struct DeleteTests {
             #expect(fg.json.at("metadata.finalizers") == ["foregroundDeletion"])
             #expect(fg.json.at("metadata.deletionTimestamp") != nil)
             // Kubernetes (markAsDeleting) sets deletionGracePeriodSeconds 0 and bumps generation.
-            withKnownIssue("BUG: a delete held by finalizers sets no deletionGracePeriodSeconds: 0 and does not bump generation") {
+            fixedBug("fixed: a delete held by finalizers sets no deletionGracePeriodSeconds: 0 and does not bump generation") {
                 #expect(fg.json.at("metadata.deletionGracePeriodSeconds")?.int == 0, "\(fg)")
                 #expect(fg.json.at("metadata.generation")?.int == 2, "\(fg)")
             }

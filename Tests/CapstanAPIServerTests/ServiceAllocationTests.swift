@@ -32,7 +32,7 @@ struct ServiceAllocationTests {
             let dry = try await s.http.post(Self.services, service("dry", clusterIP: "10.43.9.10", nodePort: 31010), query: "?dryRun=All")
             #expect(dry.status == 201, "\(dry)")
             let real = try await s.http.post(Self.services, service("real", clusterIP: "10.43.9.10", nodePort: 31010))
-            withKnownIssue("BUG: dryRun=All Service create keeps its ClusterIP/NodePort allocated") {
+            fixedBug("fixed: dryRun=All Service create keeps its ClusterIP/NodePort allocated") {
                 #expect(real.status == 201, "a dry run must not keep 10.43.9.10 / 31010 allocated: \(real)")
             }
         }
@@ -52,7 +52,7 @@ struct ServiceAllocationTests {
 
             for (i, ip) in ["10.43.9.20", "10.43.9.21", "10.43.9.23"].enumerated() {
                 let r = try await s.http.post(Self.services, service("retry\(i)", clusterIP: ip))
-                withKnownIssue("BUG: a Service create that fails (422/404/409) keeps its ClusterIP allocated") {
+                fixedBug("fixed: a Service create that fails (422/404/409) keeps its ClusterIP allocated") {
                     #expect(r.status == 201, "\(ip) leaked by a failed create: \(r)")
                 }
             }

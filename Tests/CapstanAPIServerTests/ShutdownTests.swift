@@ -13,7 +13,7 @@ struct ShutdownTests {
         s.http.session.invalidateAndCancel()
         await s.server.shutdown()
         let stopped = await s.waitForRun(timeout: .seconds(3))
-        withKnownIssue("BUG: APIServer.run does not return after shutdown() while a client keeps an idle keep-alive connection") {
+        fixedBug("fixed: APIServer.run does not return after shutdown() while a client keeps an idle keep-alive connection") {
             #expect(stopped, "run() still waits for the idle connection 3 s after shutdown()")
         }
         connection.close()

@@ -100,7 +100,7 @@ struct SubresourceTests {
             #expect(r.json["kind"]?.string == "Status")
             #expect(r.json["status"]?.string == "Success")
             let pod = try await s.http.object(Self.pods + "/b")
-            withKnownIssue("BUG: pods/binding answers 201 but does not set spec.nodeName (the write goes through the status path)") {
+            fixedBug("fixed: pods/binding answers 201 but does not set spec.nodeName (the write goes through the status path)") {
                 #expect(pod.at("spec.nodeName")?.string == "node-1")
             }
             let scheduled = pod.at("status.conditions")?.array?.first { $0["type"]?.string == "PodScheduled" }
@@ -111,7 +111,7 @@ struct SubresourceTests {
             elsewhere["target"]?["name"] = "node-2"
             let again = try await s.http.post(Self.pods + "/b/binding", elsewhere)
             let after = try await s.http.object(Self.pods + "/b")
-            withKnownIssue("BUG: binding an already bound pod succeeds (201) instead of 409 Conflict") {
+            fixedBug("fixed: binding an already bound pod succeeds (201) instead of 409 Conflict") {
                 expectStatus(again, 409, "Conflict", messageContains: "already assigned to node")
                 #expect(after.at("spec.nodeName")?.string == "node-1")
             }

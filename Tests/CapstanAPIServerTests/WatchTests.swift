@@ -109,7 +109,7 @@ struct WatchTests {
             let path = Self.cms + "?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true"
             try await watching(s, path) { w in
                 let events = await w.waitForEvents(2)
-                withKnownIssue("BUG: sendInitialEvents=true&resourceVersionMatch=NotOlderThan without resourceVersion is rejected (400 'resourceVersionMatch is forbidden unless resourceVersion is provided')") {
+                fixedBug("fixed: sendInitialEvents=true&resourceVersionMatch=NotOlderThan without resourceVersion is rejected (400 'resourceVersionMatch is forbidden unless resourceVersion is provided')") {
                     #expect(events.first?.type == "ADDED", "\(w.receivedLines)")
                     #expect(events.contains { $0.type == "BOOKMARK" }, "\(w.receivedLines)")
                 }
