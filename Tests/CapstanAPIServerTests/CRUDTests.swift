@@ -191,7 +191,7 @@ struct CRUDTests {
         }
         await first.stop(keepDirectory: true)
         var restarted: TestServer?
-        await withKnownIssue("BUG: a server restarted on its data directory fails: bootstrap re-allocates 10.43.0.1 for the existing kubernetes Service (422)") {
+        try await fixedBug("fixed: a server restarted on its data directory fails: bootstrap re-allocates 10.43.0.1 for the existing kubernetes Service (422)") {
             restarted = try await TestServer.start(store: .sqlite, directory: dir)
         }
         guard let second = restarted else {

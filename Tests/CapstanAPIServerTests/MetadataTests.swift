@@ -78,7 +78,7 @@ struct MetadataTests {
     @Test func generateName() async throws {
         try await withServer { s in
             var names: Set<String> = []
-            await fixedBug("fixed: POST with metadata.generateName and no name is rejected with 422 'name or generateName is required'") {
+            try await fixedBug("fixed: POST with metadata.generateName and no name is rejected with 422 'name or generateName is required'") {
             for _ in 0..<5 {
                 let cm: JSON = ["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["generateName": "job-"]]
                 let created = try await s.http.create(CRUDTests.cms, cm)

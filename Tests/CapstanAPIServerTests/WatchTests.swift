@@ -130,7 +130,7 @@ struct WatchTests {
                 #expect(w.error == nil, "ended cleanly: \(String(describing: w.error))")
                 // kube-apiserver sends a bookmark shortly before the watch times out.
                 let lines = w.receivedLines
-                withKnownIssue("BUG: with allowWatchBookmarks no BOOKMARK is sent before timeoutSeconds ends the watch (kube-apiserver sends one ~2 s before)") {
+                fixedBug("fixed: with allowWatchBookmarks no BOOKMARK is sent before timeoutSeconds ends the watch (kube-apiserver sends one ~2 s before)") {
                     #expect(w.events.contains { $0.type == "BOOKMARK" }, "no BOOKMARK before the timeout: \(lines)")
                 }
             }
