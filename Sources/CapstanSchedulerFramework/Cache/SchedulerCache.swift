@@ -25,19 +25,19 @@ public final class SchedulerCache {
         var bindingFinished = false
     }
 
-    private var nodes: [String: NodeInfo] = [:]
-    private var podStates: [String: PodState] = [:]
-    private var assumedPods: Set<String> = []
-    private var generation: Int64 = 0
-    private var changeLog: [(generation: Int64, name: String)] = []
+    @exclusivity(unchecked) private var nodes: [String: NodeInfo] = [:]
+    @exclusivity(unchecked) private var podStates: [String: PodState] = [:]
+    @exclusivity(unchecked) private var assumedPods: Set<String> = []
+    @exclusivity(unchecked) private var generation: Int64 = 0
+    @exclusivity(unchecked) private var changeLog: [(generation: Int64, name: String)] = []
 
-    private var namespaces: [String: [String: String]] = [:]
-    private var pdbs: [String: PolicyV1.PodDisruptionBudget] = [:]
-    private var pdbList: [PolicyV1.PodDisruptionBudget] = []
-    private var imageNodes: [String: Set<String>] = [:]
-    private var imageNodeCounts: [String: Int] = [:]
-    private var workloads = WorkloadSelectors()
-    private var clusterObjectsGeneration: Int64 = 0
+    @exclusivity(unchecked) private var namespaces: [String: [String: String]] = [:]
+    @exclusivity(unchecked) private var pdbs: [String: PolicyV1.PodDisruptionBudget] = [:]
+    @exclusivity(unchecked) private var pdbList: [PolicyV1.PodDisruptionBudget] = []
+    @exclusivity(unchecked) private var imageNodes: [String: Set<String>] = [:]
+    @exclusivity(unchecked) private var imageNodeCounts: [String: Int] = [:]
+    @exclusivity(unchecked) private var workloads = WorkloadSelectors()
+    @exclusivity(unchecked) private var clusterObjectsGeneration: Int64 = 0
 
     private let clock: SchedulerClock
     /// How long an assumed pod whose binding finished may wait to be observed; nil: forever.
@@ -165,7 +165,7 @@ public final class SchedulerCache {
 
     private func touch(_ n: NodeInfo) {
         generation += 1
-        n.generation = generation
+        n._generation = generation
         changeLog.append((generation, n.name))
         if changeLog.count > 2 * nodes.count + 4096 { compactChangeLog() }
     }

@@ -16,10 +16,10 @@ import CapstanAPIMachinery
 public final class TopologyDomains {
     public let key: String
     /// Domain of each slot; -1 when the node lacks the label or the slot is empty.
-    public private(set) var domainOfSlot: [Int32]
+    @exclusivity(unchecked) public private(set) var domainOfSlot: [Int32]
     /// Domain id -> label value. Ids are never reused while the snapshot lives.
-    public private(set) var values: [String] = []
-    private var idOfValue: [String: Int32] = [:]
+    @exclusivity(unchecked) public private(set) var values: [String] = []
+    @exclusivity(unchecked) private var idOfValue: [String: Int32] = [:]
 
     init(key: String, slots: [NodeInfo?]) {
         self.key = key
@@ -104,8 +104,8 @@ public struct PodMatcher: Sendable, Hashable {
 public final class MatchCountTable {
     public let matcher: PodMatcher
     /// Count per node slot.
-    public internal(set) var perSlot: [Int32]
-    var lastUse = 0
+    @exclusivity(unchecked) public internal(set) var perSlot: [Int32]
+    @exclusivity(unchecked) var lastUse = 0
 
     init(matcher: PodMatcher, slots: [NodeInfo?]) {
         self.matcher = matcher
@@ -151,14 +151,14 @@ public final class ExistingTermIndex {
     public final class Group {
         public let key: GroupKey
         /// Pods carrying the term, per node slot (only nodes with some).
-        public internal(set) var perSlot: [Int: Int32] = [:]
-        public internal(set) var total = 0
+        @exclusivity(unchecked) public internal(set) var perSlot: [Int: Int32] = [:]
+        @exclusivity(unchecked) public internal(set) var total = 0
         init(key: GroupKey) { self.key = key }
     }
 
-    public private(set) var groups: [GroupKey: Group] = [:]
+    @exclusivity(unchecked) public private(set) var groups: [GroupKey: Group] = [:]
     /// Number of groups per kind, to skip work when a kind is absent.
-    public private(set) var groupCount: [Int] = [0, 0, 0, 0]
+    @exclusivity(unchecked) public private(set) var groupCount: [Int] = [0, 0, 0, 0]
 
     func add(_ node: NodeInfo) { apply(node, delta: 1) }
     func remove(_ node: NodeInfo) { apply(node, delta: -1) }

@@ -14,39 +14,39 @@ import CapstanAPI
 /// Not thread-safe: confine to the scheduler's isolation domain.
 public final class Snapshot {
     /// Nodes in the order the filter walks them (zones interleaved, as Kubernetes' node tree).
-    public private(set) var nodeInfoList: [NodeInfo] = []
+    @exclusivity(unchecked) public private(set) var nodeInfoList: [NodeInfo] = []
     /// Nodes hosting pods with a podAffinity/podAntiAffinity stanza.
-    public private(set) var havePodsWithAffinityList: [NodeInfo] = []
+    @exclusivity(unchecked) public private(set) var havePodsWithAffinityList: [NodeInfo] = []
     /// Nodes hosting pods with required anti-affinity terms.
-    public private(set) var havePodsWithRequiredAntiAffinityList: [NodeInfo] = []
+    @exclusivity(unchecked) public private(set) var havePodsWithRequiredAntiAffinityList: [NodeInfo] = []
     /// The cache generation this snapshot reflects.
-    public internal(set) var generation: Int64 = 0
-    var clusterObjectsGeneration: Int64 = -1
+    @exclusivity(unchecked) public internal(set) var generation: Int64 = 0
+    @exclusivity(unchecked) var clusterObjectsGeneration: Int64 = -1
 
-    private var byName: [String: NodeInfo] = [:]
+    @exclusivity(unchecked) private var byName: [String: NodeInfo] = [:]
     /// Slot -> node; a slot is a node's stable index in per-node tables.
-    public private(set) var slots: [NodeInfo?] = []
-    private var freeSlots: [Int] = []
-    private var listsDirty = false
-    private var affinityListsDirty = false
+    @exclusivity(unchecked) public private(set) var slots: [NodeInfo?] = []
+    @exclusivity(unchecked) private var freeSlots: [Int] = []
+    @exclusivity(unchecked) private var listsDirty = false
+    @exclusivity(unchecked) private var affinityListsDirty = false
 
     /// Labels of each namespace, for namespace selectors in affinity terms.
-    public internal(set) var namespaceLabels: [String: [String: String]] = [:]
+    @exclusivity(unchecked) public internal(set) var namespaceLabels: [String: [String: String]] = [:]
     /// PodDisruptionBudgets, for preemption.
-    public internal(set) var podDisruptionBudgets: [PolicyV1.PodDisruptionBudget] = []
+    @exclusivity(unchecked) public internal(set) var podDisruptionBudgets: [PolicyV1.PodDisruptionBudget] = []
     /// How many nodes have each image (by the names nodes report).
-    public internal(set) var imageNodeCounts: [String: Int] = [:]
+    @exclusivity(unchecked) public internal(set) var imageNodeCounts: [String: Int] = [:]
     /// Services and controllers whose selectors form the default spreading selector.
-    public internal(set) var workloads = WorkloadSelectors()
+    @exclusivity(unchecked) public internal(set) var workloads = WorkloadSelectors()
     /// Nodes with at least one PreferNoSchedule taint.
-    public private(set) var nodesWithPreferNoScheduleTaints = 0
+    @exclusivity(unchecked) public private(set) var nodesWithPreferNoScheduleTaints = 0
 
     // Indexes (Snapshot+Indexes.swift).
-    var domainsByKey: [String: TopologyDomains] = [:]
-    var matchTables: [PodMatcher: MatchCountTable] = [:]
-    var matchTableUse = 0
+    @exclusivity(unchecked) var domainsByKey: [String: TopologyDomains] = [:]
+    @exclusivity(unchecked) var matchTables: [PodMatcher: MatchCountTable] = [:]
+    @exclusivity(unchecked) var matchTableUse = 0
     /// Maximum number of selector count tables kept; the least recently used goes first.
-    public var maxMatchTables = 64
+    @exclusivity(unchecked) public var maxMatchTables = 64
     let existingTerms = ExistingTermIndex()
 
     public init() {}
@@ -97,7 +97,7 @@ public final class Snapshot {
                 slot = slots.count
                 slots.append(n)
             }
-            n.slot = slot
+            n._slot = slot
             n.copy(from: source)
             byName[n.name] = n
             existingTerms.add(n)

@@ -66,11 +66,11 @@ public final class SchedulerCore {
     public let cache: SchedulerCache
     public let queue: SchedulingQueue
     public let snapshot = Snapshot()
-    public private(set) var priorityClasses = PriorityClassTable()
-    private var algorithm: SchedulingAlgorithm
-    private var random: SplitMix64
+    @exclusivity(unchecked) public private(set) var priorityClasses = PriorityClassTable()
+    @exclusivity(unchecked) private var algorithm: SchedulingAlgorithm
+    @exclusivity(unchecked) private var random: SplitMix64
     private let clock: SchedulerClock
-    private var inFlight: [String: InFlight] = [:]
+    @exclusivity(unchecked) private var inFlight: [String: InFlight] = [:]
 
     public init(profiles: [Profile], clock: SchedulerClock = .continuous, configuration: Configuration = Configuration()) {
         precondition(!profiles.isEmpty, "at least one profile")
@@ -155,14 +155,14 @@ public final class SchedulerCore {
         case .unschedulable(let u):
             if u.clearNominatedNodeName {
                 queue.deleteNominated(uid: pod.uid)
-                q.podInfo = pod.nominated(to: "")
+                q._podInfo = pod.nominated(to: "")
             }
             queue.addUnschedulableIfNotPresent(q, unschedulablePlugins: u.unschedulablePlugins, pendingPlugins: u.pendingPlugins,
                                                podSchedulingCycle: cycle)
             return .unschedulable(pod: pod, u)
         case .preempt(let p):
             for other in p.nominationsToClear { queue.deleteNominated(uid: other.uid) }
-            q.podInfo = pod.nominated(to: p.nominatedNodeName)
+            q._podInfo = pod.nominated(to: p.nominatedNodeName)
             queue.addUnschedulableIfNotPresent(q, unschedulablePlugins: p.unschedulablePlugins, podSchedulingCycle: cycle)
             queue.addNominated(q.podInfo, nodeName: p.nominatedNodeName)
             return .preempt(pod: pod, p)

@@ -22,13 +22,13 @@ public struct StateKey<Value: StateData>: Sendable, Hashable {
 /// Per-cycle storage shared by the plugins of one profile, as Kubernetes' `CycleState`,
 /// plus the plugins a PreFilter or PreScore "Skip" switched off for this pod.
 public final class CycleState {
-    @usableFromInline var storage: [(any StateData)?]
+    @exclusivity(unchecked) @usableFromInline var storage: [(any StateData)?]
     /// The snapshot the cycle runs against.
     public let snapshot: Snapshot
     /// Bit i set: filter plugin i of the profile is skipped for this cycle.
-    public var skipFilterPlugins: UInt64 = 0
+    @exclusivity(unchecked) public var skipFilterPlugins: UInt64 = 0
     /// Bit i set: score plugin i of the profile is skipped for this cycle.
-    public var skipScorePlugins: UInt64 = 0
+    @exclusivity(unchecked) public var skipScorePlugins: UInt64 = 0
 
     public init(snapshot: Snapshot) {
         self.snapshot = snapshot

@@ -4,30 +4,39 @@ public final class QueuedPodInfo: CustomStringConvertible {
         case active, backoff, unschedulable, inFlight, none
     }
 
-    public internal(set) var podInfo: PodInfo
+    @exclusivity(unchecked) @usableFromInline var _podInfo: PodInfo
+    @inlinable public var podInfo: PodInfo { _podInfo }
     /// When the pod was added to the queue or last failed (time since the clock's origin).
-    public internal(set) var timestamp: Duration
+    @exclusivity(unchecked) @usableFromInline var _timestamp: Duration
+    @inlinable public var timestamp: Duration { _timestamp }
     /// When the pod was first added.
-    public internal(set) var initialAttemptTimestamp: Duration?
+    @exclusivity(unchecked) @usableFromInline var _initialAttemptTimestamp: Duration?
+    @inlinable public var initialAttemptTimestamp: Duration? { _initialAttemptTimestamp }
     /// Scheduling attempts so far.
-    public internal(set) var attempts = 0
+    @exclusivity(unchecked) @usableFromInline var _attempts: Int = 0
+    @inlinable public var attempts: Int { _attempts }
     /// Plugins that rejected the pod in its last attempt; their events requeue it.
-    public internal(set) var unschedulablePlugins: Set<String> = []
-    public internal(set) var pendingPlugins: Set<String> = []
+    @exclusivity(unchecked) @usableFromInline var _unschedulablePlugins: Set<String> = []
+    @inlinable public var unschedulablePlugins: Set<String> { _unschedulablePlugins }
+    @exclusivity(unchecked) @usableFromInline var _pendingPlugins: Set<String> = []
+    @inlinable public var pendingPlugins: Set<String> { _pendingPlugins }
     /// Held back by a PreEnqueue plugin (scheduling gates).
-    public internal(set) var gated = false
+    @exclusivity(unchecked) @usableFromInline var _gated: Bool = false
+    @inlinable public var gated: Bool { _gated }
     /// Insertion order, the last tie-break of the queue sort.
-    public internal(set) var sequence: UInt64
-    public internal(set) var location: Location = .none
+    @exclusivity(unchecked) @usableFromInline var _sequence: UInt64
+    @inlinable public var sequence: UInt64 { _sequence }
+    @exclusivity(unchecked) @usableFromInline var _location: Location = .none
+    @inlinable public var location: Location { _location }
     /// An update arrived while the pod was being scheduled.
-    var updatedWhileInFlight: PodInfo?
-    var heapIndex = -1
+    @exclusivity(unchecked) var updatedWhileInFlight: PodInfo?
+    @exclusivity(unchecked) var heapIndex = -1
 
     init(_ podInfo: PodInfo, timestamp: Duration, sequence: UInt64) {
-        self.podInfo = podInfo
-        self.timestamp = timestamp
-        self.sequence = sequence
-        initialAttemptTimestamp = timestamp
+        _podInfo = podInfo
+        _timestamp = timestamp
+        _sequence = sequence
+        _initialAttemptTimestamp = timestamp
     }
 
     public var pod: PodInfo { podInfo }

@@ -28,22 +28,22 @@ public final class SchedulingQueue: PodNominator {
 
     public let configuration: Configuration
     private let clock: SchedulerClock
-    private var active: PodHeap
-    private var backoff: PodHeap
-    private var pods: [String: QueuedPodInfo] = [:]
-    private var unschedulableCount = 0
-    private var sequence: UInt64 = 0
+    @exclusivity(unchecked) private var active: PodHeap
+    @exclusivity(unchecked) private var backoff: PodHeap
+    @exclusivity(unchecked) private var pods: [String: QueuedPodInfo] = [:]
+    @exclusivity(unchecked) private var unschedulableCount = 0
+    @exclusivity(unchecked) private var sequence: UInt64 = 0
     /// Incremented by every `pop()`.
-    public private(set) var schedulingCycle: Int64 = 0
-    private var moveRequestCycle: Int64 = -1
-    private var lastUnschedulableFlush: Duration = .zero
+    @exclusivity(unchecked) public private(set) var schedulingCycle: Int64 = 0
+    @exclusivity(unchecked) private var moveRequestCycle: Int64 = -1
+    @exclusivity(unchecked) private var lastUnschedulableFlush: Duration = .zero
 
     private let preEnqueue: (PodInfo) -> Status
     /// Scheduler name -> plugin name -> events registered.
     private let events: [String: [String: [ClusterEventWithHint]]]
 
-    private var nominatedPodsByNode: [String: [PodInfo]] = [:]
-    private var nominatedNodeByPod: [String: String] = [:]
+    @exclusivity(unchecked) private var nominatedPodsByNode: [String: [PodInfo]] = [:]
+    @exclusivity(unchecked) private var nominatedNodeByPod: [String: String] = [:]
 
     /// - Parameters:
     ///   - less: the QueueSort order (the PrioritySort plugin's).
@@ -88,10 +88,10 @@ public final class SchedulingQueue: PodNominator {
     public func add(_ pod: PodInfo) {
         let now = clock.now()
         if let existing = pods[pod.key] {
-            existing.podInfo = pod
+            existing._podInfo = pod
             if existing.location == .inFlight { existing.updatedWhileInFlight = pod; return }
             detach(existing)
-            existing.timestamp = now
+            existing._timestamp = now
             moveToActive(existing)
             return
         }
@@ -113,20 +113,20 @@ public final class SchedulingQueue: PodNominator {
             q.updatedWhileInFlight = new
             moveRequestCycle = schedulingCycle
         case .active:
-            q.podInfo = new
+            q._podInfo = new
             active.fix(q)
         case .backoff:
-            q.podInfo = new
+            q._podInfo = new
             backoff.fix(q)
         case .unschedulable:
             let changed = Self.isPodUpdated(old: old.pod, new: new.pod)
-            q.podInfo = new
+            q._podInfo = new
             if changed {
                 detach(q)
                 if isBackingOff(q) { moveToBackoff(q) } else { moveToActive(q) }
             }
         case .none:
-            q.podInfo = new
+            q._podInfo = new
             moveToActive(q)
         }
     }
@@ -136,7 +136,7 @@ public final class SchedulingQueue: PodNominator {
         deleteNominated(uid: pod.uid)
         guard let q = pods.removeValue(forKey: pod.key) else { return }
         detach(q)
-        q.location = .none
+        q._location = .none
     }
 
     // MARK: Scheduling cycle
@@ -145,8 +145,8 @@ public final class SchedulingQueue: PodNominator {
     /// `done(_:)`, `addUnschedulableIfNotPresent(_:)` or `delete(_:)`.
     public func pop() -> QueuedPodInfo? {
         guard let q = active.pop() else { return nil }
-        q.location = .inFlight
-        q.attempts += 1
+        q._location = .inFlight
+        q._attempts += 1
         schedulingCycle += 1
         return q
     }
@@ -156,26 +156,26 @@ public final class SchedulingQueue: PodNominator {
         if let current = pods[q.podInfo.key], current === q {
             pods[q.podInfo.key] = nil
         }
-        q.location = .none
+        q._location = .none
     }
 
     /// Puts a pod that failed its cycle (started at `podSchedulingCycle`) back: in
     /// unschedulable, or in back-off when an event arrived meanwhile or no plugin rejected it.
     public func addUnschedulableIfNotPresent(_ q: QueuedPodInfo, unschedulablePlugins: Set<String>, pendingPlugins: Set<String> = [], podSchedulingCycle: Int64) {
         if let newer = q.updatedWhileInFlight {
-            q.podInfo = newer
+            q._podInfo = newer
             q.updatedWhileInFlight = nil
         }
         guard q.location == .inFlight || q.location == .none else { return }
         guard pods[q.podInfo.key] == nil || pods[q.podInfo.key] === q else { return }
         pods[q.podInfo.key] = q
-        q.timestamp = clock.now()
-        q.unschedulablePlugins = unschedulablePlugins
-        q.pendingPlugins = pendingPlugins
+        q._timestamp = clock.now()
+        q._unschedulablePlugins = unschedulablePlugins
+        q._pendingPlugins = pendingPlugins
         if moveRequestCycle >= podSchedulingCycle || (unschedulablePlugins.isEmpty && pendingPlugins.isEmpty) {
             moveToBackoff(q)
         } else {
-            q.location = .unschedulable
+            q._location = .unschedulable
             unschedulableCount += 1
         }
         addNominated(q.podInfo, nodeName: nil)
@@ -252,7 +252,7 @@ public final class SchedulingQueue: PodNominator {
         for q in moving {
             detach(q)
             if q.gated && !preEnqueue(q.podInfo).isSuccess {
-                q.location = .unschedulable
+                q._location = .unschedulable
                 unschedulableCount += 1
                 continue
             }
@@ -313,25 +313,25 @@ public final class SchedulingQueue: PodNominator {
         case .unschedulable: unschedulableCount -= 1
         case .inFlight, .none: break
         }
-        q.location = .none
+        q._location = .none
     }
 
     private func moveToActive(_ q: QueuedPodInfo) {
         let s = preEnqueue(q.podInfo)
         if !s.isSuccess {
-            q.gated = true
-            q.pendingPlugins = s.plugin.isEmpty ? [] : [s.plugin]
-            q.location = .unschedulable
+            q._gated = true
+            q._pendingPlugins = s.plugin.isEmpty ? [] : [s.plugin]
+            q._location = .unschedulable
             unschedulableCount += 1
             return
         }
-        q.gated = false
-        q.location = .active
+        q._gated = false
+        q._location = .active
         active.push(q)
     }
 
     private func moveToBackoff(_ q: QueuedPodInfo) {
-        q.location = .backoff
+        q._location = .backoff
         backoff.push(q)
     }
 

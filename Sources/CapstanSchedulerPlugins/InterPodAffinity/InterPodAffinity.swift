@@ -40,9 +40,9 @@ public final class InterPodAffinity: PreFilterExtensions, FilterPlugin, PreScore
         let antiSelections: [PodSelection]
         let affinityKeys: [Int]
         let antiKeys: [Int]
-        var existingAnti: TopologyCounts
-        var affinity: TopologyCounts
-        var anti: TopologyCounts
+        @exclusivity(unchecked) var existingAnti: TopologyCounts
+        @exclusivity(unchecked) var affinity: TopologyCounts
+        @exclusivity(unchecked) var anti: TopologyCounts
         let namespaceLabels: [String: String]?
         let podMatchesAllAffinityTerms: Bool
 

@@ -5,14 +5,14 @@ import CapstanSchedulerFramework
 extension PodTopologySpread {
     /// Per constraint: matching pods per domain and which domains are eligible.
     final class FilterState: StateData {
-        var constraints: [Constraint]
-        var domains: [TopologyDomains]
-        var counts: [[Int32]]
-        var eligible: [[Bool]]
-        var eligibleCount: [Int]
-        var minMatch: [Int32]
-        var minDirty: [Bool]
-        var selfMatch: [Int32]
+        @exclusivity(unchecked) var constraints: [Constraint]
+        @exclusivity(unchecked) var domains: [TopologyDomains]
+        @exclusivity(unchecked) var counts: [[Int32]]
+        @exclusivity(unchecked) var eligible: [[Bool]]
+        @exclusivity(unchecked) var eligibleCount: [Int]
+        @exclusivity(unchecked) var minMatch: [Int32]
+        @exclusivity(unchecked) var minDirty: [Bool]
+        @exclusivity(unchecked) var selfMatch: [Int32]
 
         init(constraints: [Constraint], domains: [TopologyDomains], selfMatch: [Int32]) {
             self.constraints = constraints
