@@ -142,6 +142,9 @@ public final class APIClient: Sendable {
     /// Connections currently open, leased or opening in the pool (not counting watches).
     public var pooledConnectionCount: Int { pool.connectionCount }
 
+    /// Connections of watches (and other streams) currently open.
+    public var openStreamCount: Int { streams.withLock { $0.channels.count } }
+
     // MARK: Requests
 
     /// Sends a request and returns the response once its body has arrived.

@@ -26,6 +26,9 @@ struct ConnectionFactory: Sendable {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
         tls.applicationProtocols = ["http/1.1"]
+        // Closing sends close_notify and waits this long for the server's; like Go's client, do
+        // not let a busy server (a watch stream) hold a close for NIOSSL's default 5 seconds.
+        tls.shutdownTimeout = .milliseconds(200)
         do {
             if let ca = configuration.certificateAuthorityPEM {
                 let roots = try NIOSSLCertificate.fromPEMBytes(ca)
