@@ -52,9 +52,12 @@ extension Registry {
                 switch type {
                 case .json:
                     patched = try JSONPatch.apply(patch, to: .object(current))
-                case .merge, .strategic:
-                    // Strategic merge patch lands with issue 5; until then maps merge as JSON merge patch.
+                case .merge:
                     patched = try JSONMergePatch.apply(patch, to: .object(current))
+                case .strategic:
+                    // Driven by the schema's patch strategies and merge keys (what `kubectl apply` sends).
+                    patched = try StrategicMergePatch.apply(patch, to: .object(current),
+                                                            schema: StrategicMergeSchema(definition: r.info.definition, in: self.schema))
                 case .apply:
                     throw APIError.unsupportedMediaType(accepted: PatchType.supported)
                 }
