@@ -110,7 +110,9 @@ extension JSONValue {
             return
         }
         if d == d.rounded(.towardZero), abs(d) < 1e15 {
+            // Integral doubles keep a fraction so they parse back as doubles, not integers.
             out.append(contentsOf: String(Int64(d)).utf8)
+            out.append(contentsOf: ".0".utf8)
             return
         }
         out.append(contentsOf: "\(d)".utf8)
