@@ -48,6 +48,17 @@ public final class NodeInfo: CustomStringConvertible {
     @exclusivity(unchecked) @usableFromInline var _slot: Int = -1
     @inlinable public var slot: Int { _slot }
 
+    // Single fields, read without copying the structs (and their dictionaries) around them.
+    @inlinable public var podCount: Int { _pods.count }
+    @inlinable public var hasTaints: Bool { !_taints.isEmpty }
+    @inlinable public var allowedPodNumber: Int { _allocatable.allowedPodNumber }
+    @inlinable public var allocatableMilliCPU: Int64 { _allocatable.milliCPU }
+    @inlinable public var allocatableMemory: Int64 { _allocatable.memory }
+    @inlinable public var requestedMilliCPU: Int64 { _requested.milliCPU }
+    @inlinable public var requestedMemory: Int64 { _requested.memory }
+    @inlinable public var nonZeroRequestedMilliCPU: Int64 { _nonZeroRequested.milliCPU }
+    @inlinable public var nonZeroRequestedMemory: Int64 { _nonZeroRequested.memory }
+
     public init(name: String) {
         self.name = name
     }

@@ -12,8 +12,8 @@ public final class Framework: Sendable {
     }
 
     public let profile: Profile
-    public var schedulerName: String { profile.schedulerName }
-    public var percentageOfNodesToScore: Int32? { profile.percentageOfNodesToScore }
+    public let schedulerName: String
+    public let percentageOfNodesToScore: Int32?
 
     public let queueSort: (any QueueSortPlugin)?
     public let preEnqueue: [any PreEnqueuePlugin]
@@ -39,6 +39,8 @@ public final class Framework: Sendable {
 
     public init(profile: Profile) {
         self.profile = profile
+        schedulerName = profile.schedulerName
+        percentageOfNodesToScore = profile.percentageOfNodesToScore
         let ps = profile.plugins
         queueSort = ps.lazy.compactMap { $0 as? any QueueSortPlugin }.first
         preEnqueue = ps.compactMap { $0 as? any PreEnqueuePlugin }
@@ -138,7 +140,7 @@ public final class Framework: Sendable {
     /// pods nominated to the node at equal or higher priority added, then (if they passed and
     /// some were added) without them.
     public func runFilterPluginsWithNominatedPods(state: CycleState, pod: PodInfo, node: NodeInfo, nominator: (any PodNominator)?) -> Status {
-        guard let nominator else { return runFilterPlugins(state: state, pod: pod, node: node) }
+        guard let nominator, nominator.hasNominatedPods else { return runFilterPlugins(state: state, pod: pod, node: node) }
         let nominated = nominator.nominatedPods(forNode: node.name)
         if nominated.isEmpty { return runFilterPlugins(state: state, pod: pod, node: node) }
         var added = false
@@ -161,7 +163,7 @@ public final class Framework: Sendable {
     }
 
     public func runPreFilterExtensionAddPod(state: CycleState, podToSchedule: PodInfo, podToAdd: PodInfo, node: NodeInfo) -> Status {
-        for (i, p) in preFilterExtensions.enumerated() where state.skipFilterPlugins & extensionFilterBit[i] == 0 || extensionFilterBit[i] == 0 {
+        for (i, p) in preFilterExtensions.enumerated() where state.skipFilterPlugins & extensionFilterBit[i] == 0 {
             let s = p.addPod(state: state, podToSchedule: podToSchedule, podToAdd: podToAdd, node: node)
             if !s.isSuccess { return Status.error("running AddPod on PreFilter plugin \"\(p.name)\": \(s.message)").withPlugin(p.name) }
         }
@@ -169,7 +171,7 @@ public final class Framework: Sendable {
     }
 
     public func runPreFilterExtensionRemovePod(state: CycleState, podToSchedule: PodInfo, podToRemove: PodInfo, node: NodeInfo) -> Status {
-        for (i, p) in preFilterExtensions.enumerated() where state.skipFilterPlugins & extensionFilterBit[i] == 0 || extensionFilterBit[i] == 0 {
+        for (i, p) in preFilterExtensions.enumerated() where state.skipFilterPlugins & extensionFilterBit[i] == 0 {
             let s = p.removePod(state: state, podToSchedule: podToSchedule, podToRemove: podToRemove, node: node)
             if !s.isSuccess { return Status.error("running RemovePod on PreFilter plugin \"\(p.name)\": \(s.message)").withPlugin(p.name) }
         }

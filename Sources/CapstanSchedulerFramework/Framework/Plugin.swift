@@ -145,4 +145,6 @@ public protocol EnqueueExtensions: Plugin {
 /// Knows which pods are nominated to which nodes (the queue implements it).
 public protocol PodNominator: AnyObject {
     func nominatedPods(forNode nodeName: String) -> [PodInfo]
+    /// False when no pod is nominated anywhere (lets the filters skip the lookup).
+    var hasNominatedPods: Bool { get }
 }

@@ -37,42 +37,65 @@ public struct Status: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    private enum Reasons: Sendable, Hashable {
+    @usableFromInline
+    enum Reasons: Sendable, Hashable {
         case none
         case one(String)
         case many([String])
     }
 
-    public let code: Code
-    private let storage: Reasons
-    /// The plugin that returned this status (set by the framework when a plugin rejects a pod).
-    public var plugin: String
+    /// Reasons and plugin, boxed so a status is two words and success carries nothing.
+    @usableFromInline
+    final class Details: Sendable {
+        let reasons: Reasons
+        let plugin: String
 
-    public init(_ code: Code, _ reasons: [String] = [], plugin: String = "") {
+        init(reasons: Reasons, plugin: String) {
+            self.reasons = reasons
+            self.plugin = plugin
+        }
+    }
+
+    public let code: Code
+    @usableFromInline let details: Details?
+
+    @inlinable
+    public init(_ code: Code) {
+        self.code = code
+        details = nil
+    }
+
+    public init(_ code: Code, _ reasons: [String], plugin: String = "") {
         self.code = code
         switch reasons.count {
-        case 0: storage = .none
-        case 1: storage = .one(reasons[0])
-        default: storage = .many(reasons)
+        case 0: details = plugin.isEmpty ? nil : Details(reasons: .none, plugin: plugin)
+        case 1: details = Details(reasons: .one(reasons[0]), plugin: plugin)
+        default: details = Details(reasons: .many(reasons), plugin: plugin)
         }
-        self.plugin = plugin
     }
 
     public init(_ code: Code, reason: String, plugin: String = "") {
         self.code = code
-        storage = .one(reason)
-        self.plugin = plugin
+        details = Details(reasons: .one(reason), plugin: plugin)
     }
 
-    public static let success = Status(.success)
-    public static let skip = Status(.skip)
+    private init(code: Code, details: Details?) {
+        self.code = code
+        self.details = details
+    }
+
+    @inlinable public static var success: Status { Status(.success) }
+    @inlinable public static var skip: Status { Status(.skip) }
 
     public static func unschedulable(_ reason: String) -> Status { Status(.unschedulable, reason: reason) }
     public static func unresolvable(_ reason: String) -> Status { Status(.unschedulableAndUnresolvable, reason: reason) }
     public static func error(_ message: String) -> Status { Status(.error, reason: message) }
 
+    /// The plugin that returned this status (set by the framework when a plugin rejects a pod).
+    public var plugin: String { details?.plugin ?? "" }
+
     public var reasons: [String] {
-        switch storage {
+        switch details?.reasons ?? .none {
         case .none: []
         case .one(let r): [r]
         case .many(let rs): rs
@@ -81,7 +104,7 @@ public struct Status: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// The reasons joined with ", ", as Kubernetes' `Status.Message()`.
     public var message: String {
-        switch storage {
+        switch details?.reasons ?? .none {
         case .none: ""
         case .one(let r): r
         case .many(let rs): rs.joined(separator: ", ")
@@ -93,10 +116,20 @@ public struct Status: Error, Sendable, Hashable, CustomStringConvertible {
     /// Unschedulable or UnschedulableAndUnresolvable.
     @inline(__always) public var isRejected: Bool { code == .unschedulable || code == .unschedulableAndUnresolvable || code == .pending }
 
+    /// The same status attributed to `name` (no copy when it already is).
     public func withPlugin(_ name: String) -> Status {
-        var s = self
-        s.plugin = name
-        return s
+        if let d = details, d.plugin == name { return self }
+        return Status(code: code, details: Details(reasons: details?.reasons ?? .none, plugin: name))
+    }
+
+    public static func == (a: Status, b: Status) -> Bool {
+        a.code == b.code && a.plugin == b.plugin && a.reasons == b.reasons
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(code)
+        hasher.combine(plugin)
+        hasher.combine(reasons)
     }
 
     public var description: String {

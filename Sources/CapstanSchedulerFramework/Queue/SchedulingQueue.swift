@@ -347,6 +347,8 @@ public final class SchedulingQueue: PodNominator {
         nominatedPodsByNode[nodeName] ?? []
     }
 
+    public var hasNominatedPods: Bool { !nominatedNodeByPod.isEmpty }
+
     /// The node a pod is nominated to.
     public func nominatedNode(of uid: String) -> String? { nominatedNodeByPod[uid] }
 

@@ -19,6 +19,9 @@ public final class InterPodAffinity: PreFilterExtensions, FilterPlugin, PreScore
     public static let errReasonAntiAffinityRulesNotMatch = "node(s) didn't match pod anti-affinity rules"
     public static let errReasonExistingAntiAffinityRulesNotMatch = "node(s) didn't satisfy existing pods anti-affinity rules"
     public var name: String { Self.name }
+    static let affinityNotMatch = Status(.unschedulableAndUnresolvable, reason: errReasonAffinityRulesNotMatch, plugin: name)
+    static let antiAffinityNotMatch = Status(.unschedulable, reason: errReasonAntiAffinityRulesNotMatch, plugin: name)
+    static let existingAntiAffinityNotMatch = Status(.unschedulable, reason: errReasonExistingAntiAffinityRulesNotMatch, plugin: name)
 
     /// Score weight of existing pods' required affinity terms matching the incoming pod.
     public let hardPodAffinityWeight: Int32
@@ -113,24 +116,24 @@ public final class InterPodAffinity: PreFilterExtensions, FilterPlugin, PreScore
         if !s.affinityKeys.isEmpty {
             var podsExist = true
             for k in s.affinityKeys {
-                guard s.affinity.hasKey(k, node) else { return .unresolvable(Self.errReasonAffinityRulesNotMatch) }
+                guard s.affinity.hasKey(k, node) else { return Self.affinityNotMatch }
                 if s.affinity.count(k, node) <= 0 { podsExist = false }
             }
             // The first pod of a group with affinity to itself may go anywhere with the keys.
             if !podsExist && !(s.affinity.isEmpty && s.podMatchesAllAffinityTerms) {
-                return .unresolvable(Self.errReasonAffinityRulesNotMatch)
+                return Self.affinityNotMatch
             }
         }
         // The pod's anti-affinity.
         if !s.anti.isEmpty {
             for k in s.antiKeys where s.anti.count(k, node) > 0 {
-                return .unschedulable(Self.errReasonAntiAffinityRulesNotMatch)
+                return Self.antiAffinityNotMatch
             }
         }
         // Existing pods' anti-affinity.
         if !s.existingAnti.isEmpty {
             for k in 0..<s.existingAnti.keys.count where s.existingAnti.count(k, node) > 0 {
-                return .unschedulable(Self.errReasonExistingAntiAffinityRulesNotMatch)
+                return Self.existingAntiAffinityNotMatch
             }
         }
         return .success

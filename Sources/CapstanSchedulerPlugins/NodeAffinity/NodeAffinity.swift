@@ -9,6 +9,7 @@ public final class NodeAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, 
     public static let errReasonPod = "node(s) didn't match Pod's node affinity/selector"
     public static let errReasonConflict = "pod affinity terms conflict"
     public var name: String { Self.name }
+    static let mismatch = Status(.unschedulableAndUnresolvable, reason: errReasonPod, plugin: name)
 
     final class PreScoreState: StateData {
         let terms: [(NodeSelectorMatcher.Term, Int64)]
@@ -39,7 +40,7 @@ public final class NodeAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, 
     }
 
     public func filter(state: CycleState, pod: PodInfo, node: NodeInfo) -> Status {
-        pod.requiredNodeAffinity.matches(node) ? .success : .unresolvable(Self.errReasonPod)
+        pod.requiredNodeAffinity.matches(node) ? .success : Self.mismatch
     }
 
     public func preScore(state: CycleState, pod: PodInfo, nodes: [NodeInfo]) -> Status {

@@ -5,6 +5,7 @@ public final class NodeName: PreFilterPlugin, FilterPlugin, EnqueueExtensions {
     public static let name = "NodeName"
     public static let errReason = "node(s) didn't match the requested node name"
     public var name: String { Self.name }
+    static let mismatch = Status(.unschedulableAndUnresolvable, reason: errReason, plugin: name)
 
     public init() {}
 
@@ -15,7 +16,7 @@ public final class NodeName: PreFilterPlugin, FilterPlugin, EnqueueExtensions {
 
     public func filter(state: CycleState, pod: PodInfo, node: NodeInfo) -> Status {
         if pod.nodeName.isEmpty || pod.nodeName == node.name { return .success }
-        return .unresolvable(Self.errReason)
+        return Self.mismatch
     }
 
     public func eventsToRegister() -> [ClusterEventWithHint] {

@@ -5,6 +5,7 @@ public final class NodePorts: PreFilterPlugin, FilterPlugin, EnqueueExtensions {
     public static let name = "NodePorts"
     public static let errReason = "node(s) didn't have free ports for the requested pod ports"
     public var name: String { Self.name }
+    static let portsTaken = Status(.unschedulable, reason: errReason, plugin: name)
 
     public init() {}
 
@@ -14,7 +15,7 @@ public final class NodePorts: PreFilterPlugin, FilterPlugin, EnqueueExtensions {
     }
 
     public func filter(state: CycleState, pod: PodInfo, node: NodeInfo) -> Status {
-        Self.fits(pod, node) ? .success : .unschedulable(Self.errReason)
+        Self.fits(pod, node) ? .success : Self.portsTaken
     }
 
     public static func fits(_ pod: PodInfo, _ node: NodeInfo) -> Bool {

@@ -34,17 +34,28 @@ public final class NodeResourcesFit: FilterPlugin, ScorePlugin, EnqueueExtension
         public var capacity: Int64
     }
 
+    /// The statuses for the common shapes (pods, cpu, memory), allocated once.
+    static let common: [Status] = (0..<8).map { mask in
+        var reasons: [String] = []
+        if mask & 1 != 0 { reasons.append("Too many pods") }
+        if mask & 2 != 0 { reasons.append("Insufficient cpu") }
+        if mask & 4 != 0 { reasons.append("Insufficient memory") }
+        return Status(.unschedulable, reasons, plugin: name)
+    }
+
     public func filter(state: CycleState, pod: PodInfo, node: NodeInfo) -> Status {
-        let r = pod.requests
-        let alloc = node.allocatable, used = node.requested
         // Fast path for the common shape: nothing but pods, cpu and memory.
-        if node.pods.count + 1 <= alloc.allowedPodNumber && r.scalar.isEmpty && r.ephemeralStorage == 0
-            && r.milliCPU <= alloc.milliCPU - used.milliCPU && r.memory <= alloc.memory - used.memory {
-            return .success
+        if pod.requests.scalar.isEmpty && pod.requests.ephemeralStorage == 0 {
+            var mask = 0
+            if node.podCount + 1 > node.allowedPodNumber { mask |= 1 }
+            let cpu = pod.requests.milliCPU, memory = pod.requests.memory
+            if cpu > 0 && cpu > node.allocatableMilliCPU - node.requestedMilliCPU { mask |= 2 }
+            if memory > 0 && memory > node.allocatableMemory - node.requestedMemory { mask |= 4 }
+            return mask == 0 ? .success : Self.common[mask]
         }
         let insufficient = Self.fits(pod, node, ignoredResources: ignoredResources, ignoredResourceGroups: ignoredResourceGroups)
         if insufficient.isEmpty { return .success }
-        return Status(.unschedulable, insufficient.map(\.reason))
+        return Status(.unschedulable, insufficient.map(\.reason), plugin: Self.name)
     }
 
     /// Every resource the pod lacks on the node (empty: it fits).
@@ -146,17 +157,17 @@ struct ResourceScorer: Sendable {
     func withRequests<T>(pod: PodInfo, node: NodeInfo, _ body: (UnsafeBufferPointer<Int64>, UnsafeBufferPointer<Int64>) -> T) -> T {
         let count = kinds.count
         return withUnsafeTemporaryAllocation(of: Int64.self, capacity: 2 * count) { buf in
-            let base = useRequested ? pod.requests : pod.nonZeroRequests
-            let nodeReq = useRequested ? node.requested : node.nonZeroRequested
-            for (i, k) in kinds.enumerated() {
+            for i in 0..<count {
                 var a: Int64 = 0, r: Int64 = 0
-                switch k {
+                switch kinds[i] {
                 case .cpu:
-                    a = node.allocatable.milliCPU
-                    r = nodeReq.milliCPU + base.milliCPU
+                    a = node.allocatableMilliCPU
+                    r = useRequested ? node.requestedMilliCPU + pod.requests.milliCPU
+                                     : node.nonZeroRequestedMilliCPU + pod.nonZeroRequests.milliCPU
                 case .memory:
-                    a = node.allocatable.memory
-                    r = nodeReq.memory + base.memory
+                    a = node.allocatableMemory
+                    r = useRequested ? node.requestedMemory + pod.requests.memory
+                                     : node.nonZeroRequestedMemory + pod.nonZeroRequests.memory
                 case .ephemeralStorage:
                     a = node.allocatable.ephemeralStorage
                     r = node.requested.ephemeralStorage + pod.requests.ephemeralStorage
@@ -171,9 +182,7 @@ struct ResourceScorer: Sendable {
                 buf[i] = r
                 buf[count + i] = a
             }
-            let base0 = UnsafeBufferPointer(rebasing: buf[0..<count])
-            let base1 = UnsafeBufferPointer(rebasing: buf[count..<(2 * count)])
-            return body(base0, base1)
+            return body(UnsafeBufferPointer(rebasing: buf[0..<count]), UnsafeBufferPointer(rebasing: buf[count..<(2 * count)]))
         }
     }
 }

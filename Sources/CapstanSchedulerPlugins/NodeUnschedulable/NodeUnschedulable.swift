@@ -7,13 +7,14 @@ public final class NodeUnschedulable: FilterPlugin, EnqueueExtensions {
     public static let name = "NodeUnschedulable"
     public static let errReasonUnschedulable = "node(s) were unschedulable"
     public var name: String { Self.name }
+    static let cordoned = Status(.unschedulableAndUnresolvable, reason: errReasonUnschedulable, plugin: name)
 
     public init() {}
 
     public func filter(state: CycleState, pod: PodInfo, node: NodeInfo) -> Status {
         guard node.unschedulable else { return .success }
         if Taints.tolerated(Taints.unschedulableTaint, by: pod.tolerations) { return .success }
-        return .unresolvable(Self.errReasonUnschedulable)
+        return Self.cordoned
     }
 
     public func eventsToRegister() -> [ClusterEventWithHint] {

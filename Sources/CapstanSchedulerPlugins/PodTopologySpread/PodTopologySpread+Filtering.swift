@@ -98,11 +98,11 @@ extension PodTopologySpread {
         guard let s = state.read(filterKey) else { return .success }
         for i in 0..<s.constraints.count {
             let d = Int(s.domains[i].domain(of: node))
-            if d < 0 { return .unresolvable(Self.errReasonNodeLabelNotMatch) }
+            if d < 0 { return Self.nodeLabelNotMatch }
             let minMatch = s.minMatchNum(i)
             let matchNum = d < s.counts[i].count && s.eligible[i][d] ? s.counts[i][d] : 0
             let skew = Int64(matchNum) + Int64(s.selfMatch[i]) - Int64(minMatch)
-            if skew > Int64(s.constraints[i].maxSkew) { return .unschedulable(Self.errReasonConstraintsNotMatch) }
+            if skew > Int64(s.constraints[i].maxSkew) { return Self.constraintsNotMatch }
         }
         return .success
     }

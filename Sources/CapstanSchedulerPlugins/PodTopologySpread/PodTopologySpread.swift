@@ -21,6 +21,8 @@ public final class PodTopologySpread: PreFilterExtensions, FilterPlugin, PreScor
     public static let errReasonConstraintsNotMatch = "node(s) didn't match pod topology spread constraints"
     public static let errReasonNodeLabelNotMatch = errReasonConstraintsNotMatch + " (missing required label)"
     public var name: String { Self.name }
+    static let constraintsNotMatch = Status(.unschedulable, reason: errReasonConstraintsNotMatch, plugin: name)
+    static let nodeLabelNotMatch = Status(.unschedulableAndUnresolvable, reason: errReasonNodeLabelNotMatch, plugin: name)
 
     public static let hostnameLabel = "kubernetes.io/hostname"
     public static let zoneLabel = "topology.kubernetes.io/zone"

@@ -17,9 +17,9 @@ public final class TaintToleration: FilterPlugin, PreScorePlugin, NormalizeScore
     public init() {}
 
     public func filter(state: CycleState, pod: PodInfo, node: NodeInfo) -> Status {
-        if node.taints.isEmpty { return .success }
+        if !node.hasTaints { return .success }
         guard let taint = Taints.firstUntolerated(node.taints, pod.tolerations, where: Taints.isDoNotSchedule) else { return .success }
-        return .unresolvable("node(s) had untolerated taint {\(taint.key): \(taint.value ?? "")}")
+        return Status(.unschedulableAndUnresolvable, reason: "node(s) had untolerated taint {\(taint.key): \(taint.value ?? "")}", plugin: Self.name)
     }
 
     /// Keeps the tolerations that can tolerate PreferNoSchedule taints. When no node has such
@@ -32,7 +32,7 @@ public final class TaintToleration: FilterPlugin, PreScorePlugin, NormalizeScore
     }
 
     public func score(state: CycleState, pod: PodInfo, node: NodeInfo) -> Int64 {
-        if node.taints.isEmpty { return 0 }
+        if !node.hasTaints { return 0 }
         let tolerations = state.read(preScoreKey)?.tolerations ?? []
         var count: Int64 = 0
         for taint in node.taints where taint.effect == Taints.preferNoSchedule {
