@@ -141,6 +141,8 @@ public struct SchedulingAlgorithm: Sendable {
         guard numAll > 0 else { return .success([]) }
         let toFind = Self.numFeasibleNodesToFind(percentage: framework.percentageOfNodesToScore, global: percentageOfNodesToScore,
                                                  numAllNodes: numAll)
+        // Nominated pods are rare: skip their per-node lookup when there are none.
+        let nominator = (nominator?.hasNominatedPods ?? false) ? nominator : nil
         let start = nextStartNodeIndex % numAll
         var feasible: [NodeInfo] = []
         feasible.reserveCapacity(toFind)

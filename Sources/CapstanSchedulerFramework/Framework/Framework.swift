@@ -30,6 +30,13 @@ public final class Framework: Sendable {
     public let postBind: [any PostBindPlugin]
     public let enqueueExtensions: [any EnqueueExtensions]
 
+    /// Unretained views of the filter and score plugins for the per-node loops (the arrays
+    /// above keep them alive).
+    private struct FilterRef { unowned(unsafe) let plugin: any FilterPlugin }
+    private struct ScoreRef { unowned(unsafe) let plugin: any ScorePlugin }
+    private let filterRefs: [FilterRef]
+    private let scoreRefs: [ScoreRef]
+
     /// For PreFilter i: the bit of the same plugin's Filter (0 when it has none).
     private let preFilterSkipBit: [UInt64]
     /// For PreFilterExtensions i: the bit of the same plugin's Filter.
@@ -61,6 +68,8 @@ public final class Framework: Sendable {
         bind = ps.compactMap { $0 as? any BindPlugin }
         postBind = ps.compactMap { $0 as? any PostBindPlugin }
         enqueueExtensions = ps.compactMap { $0 as? any EnqueueExtensions }
+        filterRefs = filter.map { FilterRef(plugin: $0) }
+        scoreRefs = score.map { ScoreRef(plugin: $0.plugin) }
 
         let filterNames = filter.map(\.name)
         let scoreNames = score.map(\.plugin.name)
@@ -123,8 +132,9 @@ public final class Framework: Sendable {
     @inline(__always)
     public func runFilterPlugins(state: CycleState, pod: PodInfo, node: NodeInfo) -> Status {
         let skip = state.skipFilterPlugins
-        for i in 0..<filter.count where skip & (1 << UInt64(i)) == 0 {
-            let p = filter[i]
+        let refs = filterRefs
+        for i in 0..<refs.count where skip & (1 << UInt64(i)) == 0 {
+            let p = refs[i].plugin
             let s = p.filter(state: state, pod: pod, node: node)
             if !s.isSuccess {
                 if !s.isRejected {
@@ -218,7 +228,7 @@ public final class Framework: Sendable {
         let skip = state.skipScorePlugins
         for i in 0..<score.count where skip & (1 << UInt64(i)) == 0 {
             let ws = score[i]
-            let plugin = ws.plugin
+            let plugin = scoreRefs[i].plugin
             for j in 0..<nodes.count {
                 scores[j] = plugin.score(state: state, pod: pod, node: nodes[j])
             }
