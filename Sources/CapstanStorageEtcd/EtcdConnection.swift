@@ -1,4 +1,5 @@
 import CapstanStorage
+import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Synchronization
@@ -16,6 +17,8 @@ final class EtcdConnection: Sendable {
     /// A client of one endpoint, as handed to one call.
     struct Handle: Sendable {
         let endpoint: Int
+        /// The endpoint, or the endpoint plus the endpoint count for a stream connection.
+        let slot: Int
         let id: Int
         let client: Client
     }
@@ -24,7 +27,15 @@ final class EtcdConnection: Sendable {
         let id: Int
         let client: Client
         let task: Task<Void, Never>
+        var calls = 0
     }
+
+    /// Calls made on one connection before it is replaced by a fresh one. With etcd 3.4.23 and
+    /// grpc-swift-nio-transport 2.9, a connection carrying unary calls back to back is closed
+    /// after about two hundred of them (every call in flight then fails as "stream unexpectedly
+    /// closed"; the cause is not identified yet). Replacing the connection before that keeps
+    /// calls from failing midway; the retired one is shut down once its calls are done.
+    static let callsPerConnection = 100
 
     private struct State {
         var current = 0
@@ -33,7 +44,12 @@ final class EtcdConnection: Sendable {
         var closed = false
         /// The latest failure of each endpoint, for error messages.
         var lastErrors: [Int: String] = [:]
+        /// Connections replaced after `callsPerConnection` calls, until their calls are done.
+        var retired: [(since: ContinuousClock.Instant, entry: Entry)] = []
     }
+
+    /// `CAPSTAN_ETCD_DEBUG=1` prints every transport failure and failover.
+    static let debug = ProcessInfo.processInfo.environment["CAPSTAN_ETCD_DEBUG"] == "1"
 
     let endpoints: [EtcdEndpoint]
     let configuration: EtcdStorage.Configuration
@@ -63,24 +79,40 @@ final class EtcdConnection: Sendable {
     }
 
     /// The current endpoint's client, made if needed.
-    func handle() throws(StorageError) -> Handle {
+    /// - Parameter stream: for the watch stream, which has a connection of its own that is
+    ///   never retired for its number of calls.
+    func handle(stream: Bool = false) throws(StorageError) -> Handle {
         let result: Result<Handle, StorageError> = state.withLock { state in
             if state.closed { return .failure(EtcdStorage.closedError) }
-            let index = state.current
-            if let entry = state.entries[index] {
-                return .success(Handle(endpoint: index, id: entry.id, client: entry.client))
+            let index = state.current + (stream ? endpoints.count : 0)
+            let now = ContinuousClock.now
+            while let first = state.retired.first, first.since.duration(to: now) > configuration.requestTimeout + .seconds(1) {
+                first.entry.client.beginGracefulShutdown()
+                state.retired.removeFirst()
+            }
+            if var entry = state.entries[index] {
+                if stream || entry.calls < Self.callsPerConnection {
+                    entry.calls += 1
+                    state.entries[index] = entry
+                    return .success(Handle(endpoint: index % endpoints.count, slot: index, id: entry.id, client: entry.client))
+                }
+                // Retire the connection: new calls go to a fresh one; it is shut down once
+                // every call on it has finished or timed out.
+                state.retired.append((now, entry))
+                state.entries[index] = nil
             }
             do {
-                let client = try makeClient(endpoints[index])
+                let client = try makeClient(endpoints[index % endpoints.count])
                 let id = state.nextID
                 state.nextID += 1
                 let task = Task { _ = try? await client.runConnections() }
                 state.entries[index] = Entry(id: id, client: client, task: task)
-                return .success(Handle(endpoint: index, id: id, client: client))
+                return .success(Handle(endpoint: index % endpoints.count, slot: index, id: id, client: client))
             } catch {
-                state.lastErrors[index] = "\(error)"
-                state.current = (index + 1) % endpoints.count
-                return .failure(StorageError(.invalidArgument, "etcd endpoint \(endpoints[index]): \(error)"))
+                let endpoint = index % endpoints.count
+                state.lastErrors[endpoint] = "\(error)"
+                state.current = (endpoint + 1) % endpoints.count
+                return .failure(StorageError(.invalidArgument, "etcd endpoint \(endpoints[endpoint]): \(error)"))
             }
         }
         return try result.get()
@@ -89,10 +121,11 @@ final class EtcdConnection: Sendable {
     /// Records that a call through `handle` failed for a transport reason: drops its client
     /// and moves on to the next endpoint (once, however many calls saw the failure).
     func failed(_ handle: Handle, _ error: any Error) {
+        if Self.debug { print("capstan etcd: call to \(endpoints[handle.endpoint]) failed: \(Self.describe(error))") }
         let dropped: Entry? = state.withLock { state in
             state.lastErrors[handle.endpoint] = Self.describe(error)
-            guard let entry = state.entries[handle.endpoint], entry.id == handle.id else { return nil }
-            state.entries[handle.endpoint] = nil
+            guard let entry = state.entries[handle.slot], entry.id == handle.id else { return nil }
+            state.entries[handle.slot] = nil
             if state.current == handle.endpoint {
                 state.current = (handle.endpoint + 1) % endpoints.count
             }
@@ -127,8 +160,9 @@ final class EtcdConnection: Sendable {
     func close() async {
         let entries: [Entry] = state.withLock { state in
             state.closed = true
-            let entries = Array(state.entries.values)
+            let entries = Array(state.entries.values) + state.retired.map(\.entry)
             state.entries = [:]
+            state.retired = []
             return entries
         }
         for entry in entries {

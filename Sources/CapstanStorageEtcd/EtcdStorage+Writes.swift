@@ -4,9 +4,13 @@ import GRPCCore
 
 /// The write shapes, each one etcd transaction, and how an unknown outcome is settled.
 ///
-/// When the connection fails after a write may have been sent, the write is neither blindly
-/// repeated nor reported as failed: the key is read back (on the next member) to find out
-/// whether it was applied. Only if it was not is the write sent again.
+/// When the connection fails after a write may have been sent, the write is not blindly
+/// repeated: the key is read back (on the next member). If its state shows the write was not
+/// applied (the key is still absent for a create, still at the expected revision for an
+/// update or delete), the write is sent again. Otherwise the write may or may not have been
+/// applied (another client may have made the same change), and the answer is the one a
+/// repeated write would get: `.keyExists`, `.conflict` or `.keyNotFound` with the current
+/// state, so the caller re-reads and decides (the API server's update loop does exactly that).
 extension EtcdStorage {
     enum Settled<T: Sendable>: Sendable {
         case done(T)
@@ -31,13 +35,6 @@ extension EtcdStorage {
             return KeyValue(key: key, value: value, createRevision: revision, modRevision: revision, lease: lease)
         } resolve: {
             guard let current = try await self.get(key).kv else { return .retry }
-            var created: KeyValue? = current
-            if current.createRevision != current.modRevision {
-                created = try? await self.get(key, atRevision: current.createRevision).kv
-            }
-            if let created, created.value == value, created.lease == lease, created.createRevision == created.modRevision {
-                return .done(created)
-            }
             throw StorageError.keyExists(key, current: current)
         }
     }
@@ -68,9 +65,9 @@ extension EtcdStorage {
                 modRevision: response.header.revision, lease: lease)
         } resolve: {
             guard let current = try await self.get(key).kv else { throw StorageError.keyNotFound(key) }
-            if let expectedModRevision, current.modRevision == expectedModRevision { return .retry }
-            if current.value == value, current.lease == lease { return .done(current) }
+            // An unconditional update is repeated: at worst the same value is written twice.
             guard let expectedModRevision else { return .retry }
+            if current.modRevision == expectedModRevision { return .retry }
             throw StorageError.conflict(key, expected: expectedModRevision, current: current)
         }
     }
@@ -112,15 +109,8 @@ extension EtcdStorage {
             }
             return DeleteResult(previous: EtcdKeys.keyValue(previous), revision: response.header.revision)
         } resolve: {
-            let current = try await self.get(key).kv
-            if current?.modRevision == modRevision { return .retry }
-            // The first change after the expected revision tells whether it was this delete.
-            if let first = try await self.firstChange(of: key, after: modRevision),
-                first.kind == .delete, let previous = first.previous, previous.modRevision == modRevision
-            {
-                return .done(DeleteResult(previous: previous, revision: first.revision))
-            }
-            guard let current else { throw StorageError.keyNotFound(key) }
+            guard let current = try await self.get(key).kv else { throw StorageError.keyNotFound(key) }
+            if current.modRevision == modRevision { return .retry }
             throw StorageError.conflict(key, expected: modRevision, current: current)
         }
     }
@@ -147,35 +137,6 @@ extension EtcdStorage {
             } catch let error as StorageError where error.code == .leaseNotFound && lease != 0 {
                 throw StorageError.leaseNotFound(lease)
             }
-        }
-    }
-
-    /// The first change of exactly `key` after `revision`, or nil if none came within the
-    /// request timeout.
-    func firstChange(of key: String, after revision: Int64) async throws -> WatchEvent? {
-        let channel: WatchChannel
-        do {
-            channel = try await hub.watch(key: EtcdKeys.bytes(key), rangeEnd: Data(), after: revision, bufferLimit: 64)
-        } catch let error as StorageError where error.code == .compacted {
-            throw StorageError(
-                .unavailable,
-                "the outcome of a write to \(key) is unknown: the connection failed and its history was compacted")
-        }
-        defer { channel.cancel() }
-        let timeout = configuration.requestTimeout
-        return try await withThrowingTaskGroup(of: WatchEvent?.self) { group in
-            group.addTask {
-                while let message = try await channel.next() {
-                    if case .event(let event) = message { return event }
-                }
-                return nil
-            }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            defer { group.cancelAll() }
-            return try await group.next() ?? nil
         }
     }
 }

@@ -170,6 +170,10 @@ public final class EtcdStorage: StorageBackend {
             throw StorageError.invalidArgument("watch revision must not be negative (got \(afterRevision))")
         }
         try checkOpen()
+        if afterRevision > 0, try await kv.isCompacted(afterRevision) {
+            throw StorageError.compacted(
+                requested: afterRevision, compactRevision: try await compactRevision(below: afterRevision))
+        }
         let (key, rangeEnd) = EtcdKeys.prefixRange(prefix)
         let channel = try await hub.watch(
             key: key, rangeEnd: rangeEnd, after: afterRevision, bufferLimit: configuration.watchBufferLimit)
@@ -243,6 +247,22 @@ struct KVCalls {
         try await connection.read { client in
             try await Etcdserverpb_KV.Client(wrapping: client).range(
                 request: ClientRequest(message: request), options: connection.callOptions)
+        }
+    }
+
+    /// Whether etcd has compacted `revision` away (a Range at it fails); a future revision is not.
+    func isCompacted(_ revision: Int64) async throws -> Bool {
+        var probe = Etcdserverpb_RangeRequest()
+        probe.key = Data([0])
+        probe.countOnly = true
+        probe.revision = revision
+        do {
+            _ = try await range(probe)
+            return false
+        } catch let error as StorageError where error.code == .compacted {
+            return true
+        } catch let error as StorageError where error.code == .futureRevision {
+            return false
         }
     }
 

@@ -11,9 +11,15 @@ import Synchronization
 /// delivered revision: events at or below it are dropped, so there is no gap and no
 /// duplicate. A watcher whose revision was compacted meanwhile ends with `.compacted`.
 ///
-/// etcd is asked to start each watcher AT its last delivered revision (not after it) and the
-/// events of that revision are dropped here: etcd then reports a compaction exactly when that
-/// revision is below the compaction revision, as `StorageBackend.watch` requires.
+/// Before a watcher is (re)created from revision R, a Range at R tells whether R was compacted;
+/// if so it is created AT R (etcd then cancels it with the compaction revision), else after R.
+///
+/// etcd before 3.4.25 / 3.5.8 answers a requested progress notification at once, even to a
+/// watcher still catching up on past events (etcd-io/etcd#15220), so it could claim a revision
+/// whose events are still to come. Such a watcher's notification is held back and progress
+/// asked again a little later, until the watcher has seen etcd's revision at its creation or
+/// it was held back `maxProgressDeferrals` times (then it has had ~0.5 s, five passes of
+/// etcd's catch-up loop, and has no event left to deliver in practice).
 final class EtcdWatchHub: Sendable {
     private struct Watcher {
         let key: Data
@@ -24,6 +30,19 @@ final class EtcdWatchHub: Sendable {
         var acked = false
         var ackWaiter: CheckedContinuation<Void, any Error>?
         var fragments: [Mvccpb_Event] = []
+        /// Start AT `delivered` rather than after it: its history may be compacted, and etcd
+        /// then reports the exact compaction revision.
+        var startAtDelivered = false
+        /// etcd's revision when it accepted the watcher on the current stream.
+        var createdRevision: Int64 = 0
+        /// Requested progress notifications held back while the watcher may be catching up.
+        var progressDeferrals = 0
+
+        var startRevision: Int64 { startAtDelivered ? max(delivered, 1) : delivered + 1 }
+
+        /// Whether etcd may still be sending this watcher past events (it started at or below
+        /// the revision etcd had when it accepted it, and nothing up to that was seen yet).
+        var catchingUp: Bool { startRevision <= createdRevision && delivered < createdRevision }
     }
 
     private struct State {
@@ -36,7 +55,12 @@ final class EtcdWatchHub: Sendable {
         /// Whether the current stream delivered anything (it reached a working member).
         var streamAnswered = false
         var closed: StorageError?
+        var progressRetry: Task<Void, Never>?
     }
+
+    /// Requested progress notifications held back for a watcher still catching up, before it
+    /// is given one anyway (see `handle`).
+    static let maxProgressDeferrals = 5
 
     private let connection: EtcdConnection
     private let state = Mutex(State())
@@ -48,7 +72,9 @@ final class EtcdWatchHub: Sendable {
     /// Registers a watch of `[key, rangeEnd)` for changes after `after`, and waits until etcd
     /// accepted it (so later writes are seen as live). Throws `.compacted` if `after` is below
     /// etcd's compaction revision.
-    func watch(key: Data, rangeEnd: Data, after: Int64, bufferLimit: Int) async throws -> WatchChannel {
+    func watch(
+        key: Data, rangeEnd: Data, after: Int64, bufferLimit: Int, startAtDelivered: Bool = false
+    ) async throws -> WatchChannel {
         let id = state.withLock { state in
             defer { state.nextID += 1 }
             return state.nextID
@@ -61,7 +87,7 @@ final class EtcdWatchHub: Sendable {
                     if Task.isCancelled { return CancellationError() }
                     let watcher = Watcher(
                         key: key, rangeEnd: rangeEnd, delivered: after,
-                        channel: channel, ackWaiter: continuation)
+                        channel: channel, ackWaiter: continuation, startAtDelivered: startAtDelivered)
                     state.watchers[id] = watcher
                     state.outbound?.yield(Self.createRequest(id: id, watcher))
                     if state.task == nil {
@@ -100,6 +126,8 @@ final class EtcdWatchHub: Sendable {
             state.outbound = nil
             let task = state.task
             state.task = nil
+            state.progressRetry?.cancel()
+            state.progressRetry = nil
             return (watchers, task)
         }
         for watcher in watchers {
@@ -128,11 +156,12 @@ final class EtcdWatchHub: Sendable {
         while !Task.isCancelled {
             let handle: EtcdConnection.Handle
             do {
-                handle = try connection.handle()
+                handle = try connection.handle(stream: true)
             } catch {
                 failAll(error)
                 return
             }
+            await checkCompactions()
             let (requests, continuation) = AsyncStream.makeStream(of: Etcdserverpb_WatchRequest.self)
             let generation: Int? = state.withLock { state in
                 if state.watchers.isEmpty || state.closed != nil {
@@ -201,6 +230,23 @@ final class EtcdWatchHub: Sendable {
         }
     }
 
+    /// Marks the watchers whose last delivered revision was compacted, so they are re-created
+    /// at it and etcd reports the compaction (rather than silently resuming after it).
+    private func checkCompactions() async {
+        let revisions = state.withLock { state in
+            Set(state.watchers.values.filter { !$0.startAtDelivered && $0.delivered > 0 }.map(\.delivered)).sorted()
+        }
+        let kv = KVCalls(connection: connection)
+        for revision in revisions {
+            guard let compacted = try? await kv.isCompacted(revision), compacted else { return }
+            state.withLock { state in
+                for (id, watcher) in state.watchers where watcher.delivered == revision {
+                    state.watchers[id]!.startAtDelivered = true
+                }
+            }
+        }
+    }
+
     private func failAll(_ error: any Error) {
         let storageError = error as? StorageError ?? StorageError(.unavailable, "etcd watch failed: \(error)")
         let watchers: [Watcher] = state.withLock { state in
@@ -233,8 +279,21 @@ final class EtcdWatchHub: Sendable {
             if response.watchID == -1 {
                 // A requested progress notification, for every watcher on the stream.
                 guard response.events.isEmpty, !response.created, !response.canceled else { return }
+                var deferred = false
                 for (id, watcher) in state.watchers where watcher.acked && revision >= watcher.delivered {
+                    if watcher.catchingUp && watcher.progressDeferrals < Self.maxProgressDeferrals {
+                        state.watchers[id]!.progressDeferrals += 1
+                        deferred = true
+                        continue
+                    }
                     if !watcher.channel.send(.progress(revision: revision)) { drop(id, &state) }
+                }
+                if deferred && state.progressRetry == nil {
+                    state.progressRetry = Task {
+                        try? await Task.sleep(for: .milliseconds(100))
+                        self.state.withLock { $0.progressRetry = nil }
+                        self.requestProgress()
+                    }
                 }
                 return
             }
@@ -243,6 +302,8 @@ final class EtcdWatchHub: Sendable {
             guard var watcher = state.watchers[id] else { return }
             if response.created {
                 watcher.acked = true
+                watcher.createdRevision = revision
+                watcher.progressDeferrals = 0
                 if let waiter = watcher.ackWaiter {
                     watcher.ackWaiter = nil
                     resume.append((waiter, nil))
@@ -315,7 +376,7 @@ final class EtcdWatchHub: Sendable {
         var create = Etcdserverpb_WatchCreateRequest()
         create.key = watcher.key
         create.rangeEnd = watcher.rangeEnd
-        create.startRevision = max(watcher.delivered, 1)
+        create.startRevision = watcher.startRevision
         create.prevKv = true
         create.progressNotify = true
         create.fragment = true
