@@ -352,3 +352,65 @@ struct SchedulerCoreTests {
         #expect(core.queue.count == 0)
     }
 }
+
+/// A Permit plugin that makes every pod wait.
+final class WaitingPermit: PermitPlugin {
+    var name: String { "WaitingPermit" }
+    func permit(state: CycleState, pod: PodInfo, nodeName: String) -> (Status, timeout: Duration) {
+        (Status(.wait), .seconds(30))
+    }
+}
+
+@Suite("Scheduler core extension points")
+struct ExtensionPointTests {
+    @Test func preFilterNodeRestrictionShowsInTheMessage() {
+        let core = makeCore()
+        core.addNode(makeNode("a", cpu: "1"))
+        core.addNode(makeNode("b"))
+        core.addNode(makeNode("c"))
+        core.addPod(makePod("pinned", cpu: "2") {
+            $0.affinity = CoreV1.Affinity(nodeAffinity: CoreV1.NodeAffinity(requiredDuringSchedulingIgnoredDuringExecution:
+                CoreV1.NodeSelector(nodeSelectorTerms: [CoreV1.NodeSelectorTerm(matchFields: [
+                    CoreV1.NodeSelectorRequirement(key: "metadata.name", operator: "In", values: ["a"])])])))
+        })
+        guard case .unschedulable(_, let u)? = core.scheduleOne() else {
+            Issue.record("expected unschedulable")
+            return
+        }
+        #expect(u.message.hasPrefix("0/3 nodes are available: 1 Insufficient cpu, 2 node(s) didn't satisfy plugin(s) [NodeAffinity]."))
+        #expect(u.unschedulablePlugins.contains("NodeResourcesFit"))
+    }
+
+    @Test func permitWaitsUntilAllowedOrTimedOut() throws {
+        let clock = ManualClock()
+        var plugins = DefaultPlugins.plugins()
+        plugins.append(WaitingPermit())
+        let core = SchedulerCore(profiles: [Profile(plugins: plugins, scoreWeights: DefaultPlugins.scoreWeights)], clock: clock.schedulerClock)
+        core.addNode(makeNode("n"))
+        core.addPod(makePod("a"))
+        core.addPod(makePod("b"))
+        guard case .waiting(let a, "n")? = core.scheduleOne() else {
+            Issue.record("expected the pod to wait at permit")
+            return
+        }
+        #expect(core.cache.isAssumed(uid: a.uid))
+        guard case .bind(let task)? = core.allowWaitingPod(uid: a.uid, plugin: "WaitingPermit") else {
+            Issue.record("expected a binding once allowed")
+            return
+        }
+        #expect(task.eventMessage == "Successfully assigned default/a to n")
+        core.bindingSucceeded(task)
+        guard case .waiting(let b, _)? = core.scheduleOne() else {
+            Issue.record("expected the second pod to wait")
+            return
+        }
+        clock.advance(by: .seconds(31))
+        let outcomes = core.tick()
+        #expect(outcomes.count == 1)
+        if case .unschedulable(let p, let u)? = outcomes.first {
+            #expect(p.name == b.name)
+            #expect(u.message == "rejected due to timeout after waiting at permit")
+        }
+        #expect(!core.cache.isAssumed(uid: b.uid))
+    }
+}

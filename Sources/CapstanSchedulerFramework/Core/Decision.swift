@@ -37,6 +37,8 @@ public struct Unschedulable: Sendable {
         self.clearNominatedNodeName = clearNominatedNodeName
     }
 
+    /// The reason of the Warning event recorded on the pod.
+    public static let eventReason = "FailedScheduling"
     public static let reasonUnschedulable = "Unschedulable"
     public static let reasonSchedulerError = "SchedulerError"
 

@@ -39,6 +39,10 @@ public final class SchedulerCore {
         /// The pods/binding subresource to create.
         public var binding: CoreV1.Binding
         public var result: ScheduleResult
+
+        /// The reason and message of the Normal event Kubernetes records once bound.
+        public static let eventReason = "Scheduled"
+        public var eventMessage: String { "Successfully assigned \(pod.key) to \(nodeName)" }
     }
 
     /// What a scheduling cycle produced.

@@ -78,18 +78,37 @@ extension PodTopologySpread {
                             selfMatch: constraints.map { $0.selector.matches(pod.labels) ? 1 : 0 })
         let affinity = pod.requiredNodeAffinity
         let needAffinity = !affinity.isEmpty && constraints.contains { $0.honorNodeAffinity }
+        let needNode = needAffinity || constraints.contains { $0.honorNodeTaints }
         let n = constraints.count
-        nodes: for node in snapshot.nodeInfoList {
-            for i in 0..<n where domains[i].domain(of: node) < 0 { continue nodes }
-            let affinityMatches = !needAffinity || affinity.matches(node)
+        // Walk slots, not nodes: domains and counts are plain arrays indexed by slot, and the
+        // node itself is only looked at when an inclusion policy needs it.
+        let doms = domains.map(\.domainOfSlot)
+        let pers = tables.map { $0?.perSlot }
+        var counts = s.counts, eligible = s.eligible, eligibleCount = s.eligibleCount
+        let slots = snapshot.slots
+        let slotCount = doms.map(\.count).min() ?? 0
+        slots: for slot in 0..<slotCount {
+            for i in 0..<n where doms[i][slot] < 0 { continue slots }
+            var affinityMatches = true
+            var node: NodeInfo?
+            if needNode {
+                guard let nd = slots[slot] else { continue }
+                node = nd
+                affinityMatches = !needAffinity || affinity.matches(nd)
+            }
             for i in 0..<n {
-                let c = constraints[i]
-                if !c.includes(node, pod: pod, affinityMatches: affinityMatches) { continue }
-                let d = Int(domains[i].domain(of: node))
-                s.markEligible(i, d)
-                if let t = tables[i] { s.counts[i][d] += t.count(on: node) }
+                if let node, !constraints[i].includes(node, pod: pod, affinityMatches: affinityMatches) { continue }
+                let d = Int(doms[i][slot])
+                if !eligible[i][d] {
+                    eligible[i][d] = true
+                    eligibleCount[i] += 1
+                }
+                if let per = pers[i], slot < per.count { counts[i][d] += per[slot] }
             }
         }
+        s.counts = counts
+        s.eligible = eligible
+        s.eligibleCount = eligibleCount
         state.write(filterKey, s)
         return (nil, .success)
     }
