@@ -126,8 +126,72 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // Informers, work queues, expectations, event recording and leader election over CapstanClient.
+        .target(
+            name: "CapstanControllerRuntime",
+            dependencies: ["CapstanAPI", "CapstanAPIMachinery", "CapstanClient", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // Pure OCI image and runtime-spec types.
+        .target(name: "CapstanOCI", swiftSettings: strict),
+        // Pulls images from OCI registries and imports archives into a content store of unpacked layers.
+        .target(
+            name: "CapstanImageStore",
+            dependencies: ["CapstanOCI", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")] + nio,
+            swiftSettings: strict
+        ),
+        // The CRI-like container runtime protocol the node agent drives.
+        .target(name: "CapstanContainerRuntime", dependencies: ["CapstanAPI", "CapstanOCI"], swiftSettings: strict),
+        // runc/crun behind the ContainerRuntime protocol: bundles, overlayfs, cgroups, log files.
+        .target(
+            name: "CapstanRuntimeOCI",
+            dependencies: ["CapstanContainerRuntime", "CapstanOCI", "CapstanImageStore", "CapstanAPI", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+
+        // MARK: Components
+        // The controller manager and its controllers, one folder each.
+        .target(
+            name: "CapstanControllers",
+            dependencies: ["CapstanControllerRuntime", "CapstanAPI", "CapstanAPIMachinery", "CapstanClient", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // The scheduler service: informers feeding the framework, bindings and events through the API.
+        .target(
+            name: "CapstanScheduler",
+            dependencies: [
+                "CapstanSchedulerFramework", "CapstanSchedulerPlugins", "CapstanControllerRuntime", "CapstanClient",
+                "CapstanAPI", "CapstanAPIMachinery", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // Simulated nodes (as kwok): Node objects, Leases, pods moved to Running without containers.
+        .target(
+            name: "CapstanNodeSimulator",
+            dependencies: ["CapstanControllerRuntime", "CapstanClient", "CapstanAPI", "CapstanAPIMachinery", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // The node agent (kubelet's job): node registration, pod workers, probes, volumes, pod network, streaming.
+        .target(
+            name: "CapstanNodeAgent",
+            dependencies: [
+                "CapstanContainerRuntime", "CapstanControllerRuntime", "CapstanClient", "CapstanAPI", "CapstanAPIMachinery",
+                "CapstanPKI", .product(name: "Logging", package: "swift-log"),
+            ] + nio,
+            swiftSettings: strict
+        ),
+
         // MARK: Test support
         .target(name: "CapstanStorageConformance", dependencies: ["CapstanStorage"], swiftSettings: strict),
+        // An in-process API server on loopback with clients for component tests, and a manual clock.
+        .target(
+            name: "CapstanTesting",
+            dependencies: [
+                "CapstanAPIServer", "CapstanClient", "CapstanPKI", "CapstanStorage", "CapstanStorageConformance",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
 
         // MARK: Executable
         .executableTarget(
@@ -139,6 +203,12 @@ let package = Package(
                 "CapstanStorageEtcd",
                 "CapstanAPIServer",
                 "CapstanClient",
+                "CapstanControllers",
+                "CapstanScheduler",
+                "CapstanNodeSimulator",
+                "CapstanNodeAgent",
+                "CapstanRuntimeOCI",
+                "CapstanImageStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -168,7 +238,29 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "CapstanProtobufTests", dependencies: ["CapstanProtobuf", "CapstanAPI"], swiftSettings: strict),
-        .testTarget(name: "CapstanClientTests", dependencies: ["CapstanClient", "CapstanAPIServer", "CapstanPKI"], swiftSettings: strict),
+        .testTarget(name: "CapstanClientTests", dependencies: ["CapstanClient", "CapstanAPIServer", "CapstanPKI", "CapstanTesting"], swiftSettings: strict),
+        .testTarget(name: "CapstanControllerRuntimeTests", dependencies: ["CapstanControllerRuntime", "CapstanTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "CapstanControllersTests",
+            dependencies: ["CapstanControllers", "CapstanControllerRuntime", "CapstanNodeSimulator", "CapstanScheduler", "CapstanTesting"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "CapstanSchedulerComponentTests",
+            dependencies: ["CapstanScheduler", "CapstanNodeSimulator", "CapstanTesting"],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "CapstanImageStoreTests", dependencies: ["CapstanImageStore", "CapstanOCI"], swiftSettings: strict),
+        .testTarget(
+            name: "CapstanRuntimeOCITests",
+            dependencies: ["CapstanRuntimeOCI", "CapstanContainerRuntime", "CapstanImageStore", "CapstanOCI"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "CapstanNodeAgentTests",
+            dependencies: ["CapstanNodeAgent", "CapstanRuntimeOCI", "CapstanContainerRuntime", "CapstanTesting"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "CapstanSchedulerTests",
             dependencies: ["CapstanSchedulerFramework", "CapstanSchedulerPlugins"],

@@ -1,3 +1,4 @@
+import CapstanTesting
 import CapstanAPI
 @testable import CapstanClient
 import CapstanPKI

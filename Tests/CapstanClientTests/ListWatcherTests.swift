@@ -1,3 +1,4 @@
+import CapstanTesting
 import CapstanAPI
 import CapstanAPIMachinery
 import CapstanClient

@@ -4,25 +4,18 @@ import CapstanPKI
 import CapstanStorage
 import Foundation
 import Logging
-import Testing
 
-extension Tag {
-    /// Pure logic, no IO.
-    @Tag static var unit: Self
-    /// Against a real in-process API server on loopback.
-    @Tag static var component: Self
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+/// A failure of the test fixtures themselves.
+public struct TestingFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// A quiet logger for servers and clients under test.
-let quietLogger = Logger(label: "capstan.test", factory: { _ in SwiftLogNoOpLogHandler() })
+public let quietLogger = Logger(label: "capstan.test", factory: { _ in SwiftLogNoOpLogHandler() })
 
 /// A temporary directory, removed when `body` returns.
-func withTemporaryDirectory<R>(_ body: (String) async throws -> R) async throws -> R {
+public func withTemporaryDirectory<R>(_ body: (String) async throws -> R) async throws -> R {
     let path = FileManager.default.temporaryDirectory
         .appendingPathComponent("capstan-client-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -32,14 +25,14 @@ func withTemporaryDirectory<R>(_ body: (String) async throws -> R) async throws 
 
 /// An API server serving HTTPS on 127.0.0.1 from a data directory, with its PKI and the admin
 /// kubeconfig it wrote (`<data-dir>/kubeconfig`, as `capstan server` does).
-final class RunningServer: Sendable {
-    enum StorageKind: Sendable { case memory, sqlite }
+public final class RunningServer: Sendable {
+    public enum StorageKind: Sendable { case memory, sqlite }
 
-    let server: APIServer
-    let port: Int
-    let directory: String
-    let kubeconfigPath: String
-    let pki: ClusterPKI
+    public let server: APIServer
+    public let port: Int
+    public let directory: String
+    public let kubeconfigPath: String
+    public let pki: ClusterPKI
     private let task: Task<Void, any Error>
 
     private init(server: APIServer, port: Int, directory: String, kubeconfigPath: String, pki: ClusterPKI,
@@ -53,7 +46,7 @@ final class RunningServer: Sendable {
     }
 
     /// Starts a server in `directory` on `port` (0: any free port) and waits until it serves.
-    static func start(directory: String, port: Int = 0, storage: StorageKind = .memory,
+    public static func start(directory: String, port: Int = 0, storage: StorageKind = .memory,
                       tokenFile: String? = nil) async throws -> RunningServer {
         var configuration = APIServerConfiguration()
         configuration.bindAddress = "127.0.0.1"
@@ -77,25 +70,25 @@ final class RunningServer: Sendable {
         var iterator = ready.makeAsyncIterator()
         guard let bound = await iterator.next() else {
             try await task.value
-            throw TestFailure("the server stopped before it was ready")
+            throw TestingFailure("the server stopped before it was ready")
         }
         guard let kubeconfigPath = try server.writeKubeconfig(host: "127.0.0.1"), let pki = server.pki else {
             await server.shutdown()
             _ = try? await task.value
-            throw TestFailure("the server has no PKI")
+            throw TestingFailure("the server has no PKI")
         }
         return RunningServer(server: server, port: bound, directory: directory, kubeconfigPath: kubeconfigPath, pki: pki, task: task)
     }
 
     /// A client from the admin kubeconfig, adjusted by `configure`.
-    func makeClient(_ configure: (inout ClientConfiguration) -> Void = { _ in }) throws -> APIClient {
+    public func makeClient(_ configure: (inout ClientConfiguration) -> Void = { _ in }) throws -> APIClient {
         var configuration = try CapstanClient.Kubeconfig.load(path: kubeconfigPath).configuration()
         configure(&configuration)
         return try APIClient(configuration: configuration, logger: quietLogger)
     }
 
     /// Stops serving and waits until the server has finished.
-    func stop() async throws {
+    public func stop() async throws {
         await server.shutdown()
         try await task.value
     }
@@ -104,7 +97,7 @@ final class RunningServer: Sendable {
 /// Runs `body` against a fresh server in a temporary directory, then stops the server and
 /// removes the directory. Clients made in `body` must be shut down there (the fixture's
 /// `withClient` does it).
-func withServer<R>(storage: RunningServer.StorageKind = .memory, tokenFile: ((String) throws -> String)? = nil,
+public func withServer<R>(storage: RunningServer.StorageKind = .memory, tokenFile: ((String) throws -> String)? = nil,
                    _ body: (RunningServer) async throws -> R) async throws -> R {
     try await withTemporaryDirectory { directory in
         let tokens = try tokenFile?(directory)
@@ -121,7 +114,7 @@ func withServer<R>(storage: RunningServer.StorageKind = .memory, tokenFile: ((St
 }
 
 /// Runs `body` with an admin client of a fresh server; shuts both down afterwards.
-func withClient<R>(_ configure: (inout ClientConfiguration) -> Void = { _ in },
+public func withClient<R>(_ configure: (inout ClientConfiguration) -> Void = { _ in },
                    _ body: (APIClient, RunningServer) async throws -> R) async throws -> R {
     try await withServer { server in
         let client = try server.makeClient(configure)
@@ -136,12 +129,15 @@ func withClient<R>(_ configure: (inout ClientConfiguration) -> Void = { _ in },
     }
 }
 
-/// Waits for the next element, failing the test if the sequence ends first.
-func nextElement<S: AsyncSequence>(_ iterator: inout S.AsyncIterator, of: S.Type = S.self,
-                                   sourceLocation: SourceLocation = #_sourceLocation) async throws -> S.Element {
-    guard let element = try await iterator.next() else {
-        Issue.record("the stream ended", sourceLocation: sourceLocation)
-        throw CancellationError()
+
+/// Polls `condition` until it holds or `timeout` passes; returns whether it held. For waiting on
+/// other processes or servers in component tests (pure logic uses a `ManualClock` instead).
+public func eventually(timeout: Duration = .seconds(10), every interval: Duration = .milliseconds(20),
+                       _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: interval)
     }
-    return element
+    return try await condition()
 }

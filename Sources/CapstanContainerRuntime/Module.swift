@@ -1,0 +1,2 @@
+// CapstanContainerRuntime: the module grows here; this file keeps the target non-empty.
+enum CapstanContainerRuntimeModule {}

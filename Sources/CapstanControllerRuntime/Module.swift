@@ -1,0 +1,2 @@
+// CapstanControllerRuntime: the module grows here; this file keeps the target non-empty.
+enum CapstanControllerRuntimeModule {}

@@ -1,0 +1,2 @@
+// CapstanControllers: the module grows here; this file keeps the target non-empty.
+enum CapstanControllersModule {}

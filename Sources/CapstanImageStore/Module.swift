@@ -1,0 +1,2 @@
+// CapstanImageStore: the module grows here; this file keeps the target non-empty.
+enum CapstanImageStoreModule {}

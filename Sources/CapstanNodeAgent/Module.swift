@@ -1,0 +1,2 @@
+// CapstanNodeAgent: the module grows here; this file keeps the target non-empty.
+enum CapstanNodeAgentModule {}

@@ -1,0 +1,2 @@
+// CapstanNodeSimulator: the module grows here; this file keeps the target non-empty.
+enum CapstanNodeSimulatorModule {}

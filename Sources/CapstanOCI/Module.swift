@@ -1,0 +1,2 @@
+// CapstanOCI: the module grows here; this file keeps the target non-empty.
+enum CapstanOCIModule {}

@@ -1,0 +1,2 @@
+// CapstanRuntimeOCI: the module grows here; this file keeps the target non-empty.
+enum CapstanRuntimeOCIModule {}

@@ -1,0 +1,2 @@
+// The manual clock of the storage conformance suite serves every component's tests.
+@_exported import class CapstanStorageConformance.ManualClock

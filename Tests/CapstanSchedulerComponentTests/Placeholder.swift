@@ -1,0 +1,4 @@
+import Testing
+
+// Keeps the test target non-empty; remove once real tests exist here.
+@Test func CapstanSchedulerComponentBuilds() {}
