@@ -1,2 +1,0 @@
-// CapstanContainerRuntime: the module grows here; this file keeps the target non-empty.
-enum CapstanContainerRuntimeModule {}

@@ -1,2 +1,0 @@
-// CapstanControllerRuntime: the module grows here; this file keeps the target non-empty.
-enum CapstanControllerRuntimeModule {}

@@ -1,2 +1,0 @@
-// CapstanNodeSimulator: the module grows here; this file keeps the target non-empty.
-enum CapstanNodeSimulatorModule {}

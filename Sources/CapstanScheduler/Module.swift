@@ -1,2 +1,0 @@
-// CapstanScheduler: the module grows here; this file keeps the target non-empty.
-enum CapstanSchedulerModule {}
