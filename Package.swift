@@ -160,7 +160,7 @@ let package = Package(
         .target(
             name: "CapstanScheduler",
             dependencies: [
-                "CapstanSchedulerFramework", "CapstanSchedulerPlugins", "CapstanControllerRuntime", "CapstanClient",
+                "CapstanSchedulerFramework", "CapstanSchedulerPlugins", "CapstanClient",
                 "CapstanAPI", "CapstanAPIMachinery", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -168,7 +168,7 @@ let package = Package(
         // Simulated nodes (as kwok): Node objects, Leases, pods moved to Running without containers.
         .target(
             name: "CapstanNodeSimulator",
-            dependencies: ["CapstanControllerRuntime", "CapstanClient", "CapstanAPI", "CapstanAPIMachinery", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CapstanClient", "CapstanAPI", "CapstanAPIMachinery", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // The node agent (kubelet's job): node registration, pod workers, probes, volumes, pod network, streaming.
