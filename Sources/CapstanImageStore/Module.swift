@@ -1,2 +1,0 @@
-// CapstanImageStore: the module grows here; this file keeps the target non-empty.
-enum CapstanImageStoreModule {}

@@ -1,2 +1,0 @@
-// CapstanOCI: the module grows here; this file keeps the target non-empty.
-enum CapstanOCIModule {}
