@@ -1,2 +1,0 @@
-// CapstanControllers: the module grows here; this file keeps the target non-empty.
-enum CapstanControllersModule {}

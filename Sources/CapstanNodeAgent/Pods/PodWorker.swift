@@ -1,0 +1,298 @@
+import CapstanAPI
+import CapstanAPIMachinery
+import CapstanClient
+import CapstanContainerRuntime
+import Foundation
+import Logging
+
+/// The shell around one pod's ``PodPlanner``: observes the runtime, performs the plan's actions,
+/// writes the status when it changed, and sleeps until the next wake-up, a pod update or the
+/// sync interval.
+actor PodWorker {
+    struct Context: Sendable {
+        let client: APIClient
+        let runtime: any ContainerRuntime
+        let images: any ImageService
+        let network: BridgeNetwork?
+        let configuration: NodeAgentConfiguration
+        let runtimeName: String
+        let hostIP: String
+        let logger: Logger
+    }
+
+    private let context: Context
+    private var pod: CoreV1.Pod
+    /// The pod is gone from the API (no finalizing DELETE needed).
+    private var removed = false
+    private var planner: PodPlanner
+    private var podIP: String?
+    private var lastWritten: CoreV1.PodStatus?
+    private let wakeup = Wakeup()
+    let uid: String
+
+    init(pod: CoreV1.Pod, context: Context) {
+        self.pod = pod
+        self.context = context
+        uid = pod.metadata?.uid ?? ""
+        planner = PodPlanner(startTime: pod.status?.startTime?.date)
+        lastWritten = pod.status
+        if pod.spec?.hostNetwork == true { podIP = context.hostIP } else { podIP = context.network?.address(podUID: uid) }
+    }
+
+    var current: CoreV1.Pod { pod }
+    var namespace: String { pod.metadata?.namespace ?? "default" }
+    var name: String { pod.metadata?.name ?? "" }
+
+    func update(_ pod: CoreV1.Pod) {
+        self.pod = pod
+        wakeup.signal()
+    }
+
+    /// The pod was deleted from the API: stop everything at once.
+    func markRemoved() {
+        removed = true
+        var pod = self.pod
+        if pod.metadata?.deletionTimestamp == nil { pod.metadata?.deletionTimestamp = MetaV1.Time(date: context.configuration.clock.now()) }
+        pod.metadata?.deletionGracePeriodSeconds = 0
+        self.pod = pod
+        wakeup.signal()
+    }
+
+    /// Runs until the pod is finalized or the task is cancelled.
+    func run() async {
+        let clock = context.configuration.clock
+        while !Task.isCancelled {
+            let now = clock.now()
+            let state: PodRuntimeState
+            do { state = try await observe() } catch {
+                context.logger.warning("listing the pod's containers failed", metadata: ["pod": "\(namespace)/\(name)", "error": "\(error)"])
+                await wakeup.wait(timeout: context.configuration.syncInterval, clock: clock)
+                continue
+            }
+            let plan = planner.plan(pod: pod, runtime: state, now: now)
+            var finished = false
+            for action in plan.actions {
+                if Task.isCancelled { return }
+                if await perform(action, state: state) { finished = true }
+            }
+            if finished { return }
+            let after = plan.actions.contains(where: { if case .probe = $0 { false } else { true } }) ? try? await observe() : state
+            if !removed { await writeStatus(runtime: after ?? state) }
+            if !plan.actions.isEmpty && plan.actions.allSatisfy({ if case .probe = $0 { false } else { true } }) {
+                continue
+            }
+            var timeout = context.configuration.syncInterval
+            if let wake = plan.wakeAt {
+                timeout = min(timeout, Duration(timeInterval: max(0, wake.timeIntervalSince(clock.now()))))
+            }
+            await wakeup.wait(timeout: timeout, clock: clock)
+        }
+    }
+
+    /// Stops every container and the sandbox (agent exit with --stop-pods-on-exit).
+    func stopAll() async {
+        let state = (try? await observe()) ?? PodRuntimeState()
+        let grace = PodView(pod: pod, runtime: state).gracePeriod
+        for sandbox in [state.sandbox].compactMap({ $0 }) + state.staleSandboxes {
+            try? await context.runtime.stopPodSandbox(sandbox.id, timeout: .seconds(grace))
+        }
+        try? await context.network?.tearDown(podUID: uid)
+    }
+
+    private func observe() async throws -> PodRuntimeState {
+        let selector = [AgentLabels.podUID: uid]
+        async let sandboxes = context.runtime.listPodSandboxes(PodSandboxFilter(labelSelector: selector))
+        async let containers = context.runtime.listContainers(ContainerFilter(labelSelector: selector))
+        return try await PodRuntimeState(sandboxes: sandboxes, containers: containers)
+    }
+
+    private func writeStatus(runtime state: PodRuntimeState) async {
+        let builder = PodStatusBuilder(runtimeName: context.runtimeName, hostIP: context.hostIP, podIPs: podIP.map { [$0] } ?? [])
+        let status = builder.status(pod: pod, runtime: state, planner: planner, now: context.configuration.clock.now())
+        guard status != lastWritten else { return }
+        do {
+            let updated = try await context.client.patch(CoreV1.Pod.self, name: name, namespace: namespace,
+                                                          .merge(.object(["status": try .encoding(status)])), subresource: "status")
+            lastWritten = updated.status
+            pod.status = updated.status
+            if pod.metadata?.deletionTimestamp == nil { pod.metadata = updated.metadata }
+        } catch let error as APIError where error.code == 404 {
+            markRemoved()
+        } catch {
+            context.logger.warning("writing pod status failed", metadata: ["pod": "\(namespace)/\(name)", "error": "\(error)"])
+        }
+    }
+
+    /// Performs one action; returns true when the worker is done (the pod is finalized).
+    private func perform(_ action: PodAction, state: PodRuntimeState) async -> Bool {
+        let runtime = context.runtime
+        let now = context.configuration.clock.now()
+        do {
+            switch action {
+            case .createSandbox(let attempt):
+                try await createSandbox(attempt: attempt)
+            case .startContainer(let name, let attempt):
+                await startContainer(name, attempt: attempt, sandboxID: state.sandbox?.id ?? "", now: now)
+            case .killContainer(let id, let name, let grace, let reason):
+                if reason == .podTerminating, let container = spec(name), let hook = container.lifecycle?.preStop {
+                    _ = await runHook(hook, containerID: id, container: container, timeout: TimeInterval(max(1, grace)))
+                }
+                try await runtime.stopContainer(id, timeout: .seconds(grace))
+            case .removeContainer(let id):
+                try await runtime.removeContainer(id)
+            case .stopSandbox(let id):
+                try await runtime.stopPodSandbox(id, timeout: .seconds(PodView(pod: pod, runtime: state).gracePeriod))
+                try await context.network?.tearDown(podUID: uid)
+            case .removeSandbox(let id):
+                try await runtime.removePodSandbox(id)
+                try await context.network?.tearDown(podUID: uid)
+            case .probe(let name, let containerID, let kind):
+                guard let container = spec(name), let probe = Self.probe(container, kind) else { return false }
+                let outcome = await ProbeRunner(runtime: runtime).run(
+                    exec: probe.exec, httpGet: probe.httpGet, tcpSocket: probe.tcpSocket, containerID: containerID, container: container,
+                    podIP: podIP, timeout: TimeInterval(max(1, probe.timeoutSeconds ?? 1)))
+                planner.recordProbe(container: name, containerID: containerID, kind: kind, outcome, now: context.configuration.clock.now())
+            case .finalizeDeletion:
+                try? FileManager.default.removeItem(atPath: context.configuration.podDirectory(namespace: namespace, name: self.name, uid: uid))
+                if !removed {
+                    do {
+                        try await context.client.delete(CoreV1.Pod.self, name: name, namespace: namespace,
+                                                        options: DeleteOptions(gracePeriodSeconds: 0, preconditionUID: uid))
+                    } catch let error as APIError where error.code == 404 || error.code == 409 {
+                        // Already gone, or a new pod of the same name: nothing of ours to finish.
+                    }
+                }
+                return true
+            }
+        } catch {
+            context.logger.warning("pod action failed", metadata: ["pod": "\(namespace)/\(name)", "action": "\(action)", "error": "\(error)"])
+        }
+        return false
+    }
+
+    private func spec(_ name: String) -> CoreV1.Container? {
+        pod.spec?.containers.first { $0.name == name } ?? pod.spec?.initContainers?.first { $0.name == name }
+    }
+
+    private static func probe(_ container: CoreV1.Container, _ kind: ProbeKind) -> CoreV1.Probe? {
+        switch kind {
+        case .startup: container.startupProbe
+        case .liveness: container.livenessProbe
+        case .readiness: container.readinessProbe
+        }
+    }
+
+    private func runHook(_ hook: CoreV1.LifecycleHandler, containerID: String, container: CoreV1.Container, timeout: TimeInterval) async -> ProbeOutcome {
+        if let sleep = hook.sleep {
+            try? await context.configuration.clock.sleep(for: .seconds(sleep.seconds))
+            return .success
+        }
+        return await ProbeRunner(runtime: context.runtime).run(exec: hook.exec, httpGet: hook.httpGet, tcpSocket: hook.tcpSocket,
+                                                               containerID: containerID, container: container, podIP: podIP, timeout: timeout)
+    }
+
+    private func createSandbox(attempt: Int) async throws {
+        let meta = pod.metadata
+        let hostNetwork = pod.spec?.hostNetwork == true
+        var netnsPath: String?
+        do {
+            if !hostNetwork, let network = context.network {
+                let status = try await network.setUp(podUID: uid)
+                netnsPath = status.namespacePath
+                podIP = status.ip
+            }
+            let labels = [AgentLabels.managed: "true", AgentLabels.podUID: uid, AgentLabels.podName: name, AgentLabels.podNamespace: namespace]
+            let config = PodSandboxConfig(
+                metadata: PodSandboxMetadata(name: name, namespace: namespace, uid: uid, attempt: attempt),
+                hostname: pod.spec?.hostname ?? String(name.prefix(63)),
+                logDirectory: context.configuration.podDirectory(namespace: namespace, name: name, uid: uid),
+                namespaces: NamespaceOptions(network: hostNetwork ? .node : .pod, pid: pod.spec?.shareProcessNamespace == true ? .pod : .container,
+                                             ipc: pod.spec?.hostIPC == true ? .node : .pod),
+                networkNamespacePath: netnsPath, labels: labels, annotations: meta?.annotations ?? [:])
+            _ = try await context.runtime.runPodSandbox(config)
+            planner.recordSandboxCreated()
+        } catch {
+            planner.recordFailure(container: "", image: "", .sandbox("\(error)"), now: context.configuration.clock.now())
+            throw error
+        }
+    }
+
+    private func startContainer(_ name: String, attempt: Int, sandboxID: String, now: Date) async {
+        guard let container = spec(name) else { return }
+        let image = container.image ?? ""
+        // Image, by the pull policy.
+        do {
+            let policy = container.imagePullPolicy ?? Self.defaultPullPolicy(image)
+            var present = policy == "Always" ? nil : try await context.images.imageStatus(image)
+            if present == nil {
+                guard policy != "Never" else {
+                    planner.recordFailure(container: name, image: image, .imagePull("Container image \"\(image)\" is not present with pull policy of Never"), now: now)
+                    return
+                }
+                present = try await context.images.pullImage(image, auth: nil)
+            }
+        } catch {
+            planner.recordFailure(container: name, image: image, .imagePull(Self.message(error)), now: context.configuration.clock.now())
+            return
+        }
+        do {
+            let (configMaps, secrets) = await referencedObjects(container)
+            let builder = ContainerConfigBuilder(pod: pod, configMaps: configMaps, secrets: secrets, podIP: podIP, hostIP: context.hostIP)
+            let logPath = context.configuration.logPath(namespace: namespace, name: self.name, uid: uid, container: name, attempt: attempt)
+            try FileManager.default.createDirectory(atPath: (logPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            let mounts = try await VolumeManager(configuration: context.configuration, client: context.client)
+                .mounts(for: container, pod: pod, podIP: podIP)
+            let config = try builder.config(for: container, attempt: attempt, logPath: logPath, mounts: mounts)
+            let id = try await context.runtime.createContainer(in: sandboxID, config)
+            try await context.runtime.startContainer(id)
+            planner.recordStarted(container: name)
+            if let hook = container.lifecycle?.postStart {
+                if case .failure(let message) = await runHook(hook, containerID: id, container: container, timeout: 30) {
+                    context.logger.warning("postStart hook failed", metadata: ["pod": "\(namespace)/\(self.name)", "container": "\(name)", "error": "\(message)"])
+                    try? await context.runtime.stopContainer(id, timeout: .seconds(PodView(pod: pod, runtime: PodRuntimeState()).gracePeriod))
+                }
+            }
+        } catch {
+            planner.recordFailure(container: name, image: image, .createContainer(Self.message(error)), now: context.configuration.clock.now())
+        }
+    }
+
+    /// ConfigMaps and Secrets the container's environment names (missing ones are left out).
+    private func referencedObjects(_ container: CoreV1.Container) async -> ([String: [String: String]], [String: [String: String]]) {
+        var configMapNames = Set<String>()
+        var secretNames = Set<String>()
+        for variable in container.env ?? [] {
+            if let name = variable.valueFrom?.configMapKeyRef?.name { configMapNames.insert(name) }
+            if let name = variable.valueFrom?.secretKeyRef?.name { secretNames.insert(name) }
+        }
+        for source in container.envFrom ?? [] {
+            if let name = source.configMapRef?.name { configMapNames.insert(name) }
+            if let name = source.secretRef?.name { secretNames.insert(name) }
+        }
+        var configMaps: [String: [String: String]] = [:]
+        var secrets: [String: [String: String]] = [:]
+        for name in configMapNames {
+            if let object = try? await context.client.get(CoreV1.ConfigMap.self, name: name, namespace: namespace) {
+                configMaps[name] = object.data ?? [:]
+            }
+        }
+        for name in secretNames {
+            if let object = try? await context.client.get(CoreV1.Secret.self, name: name, namespace: namespace) {
+                secrets[name] = VolumeManager.decode(object.data ?? [:]).mapValues { String(decoding: $0, as: UTF8.self) }
+            }
+        }
+        return (configMaps, secrets)
+    }
+
+    static func defaultPullPolicy(_ image: String) -> String {
+        if image.contains("@") { return "IfNotPresent" }
+        let last = image.split(separator: "/").last ?? ""
+        guard let colon = last.lastIndex(of: ":") else { return "Always" }
+        return last[last.index(after: colon)...] == "latest" ? "Always" : "IfNotPresent"
+    }
+
+    static func message(_ error: any Error) -> String {
+        if let error = error as? RuntimeError { return error.message }
+        return "\(error)"
+    }
+}

@@ -1,2 +1,0 @@
-// CapstanRuntimeOCI: the module grows here; this file keeps the target non-empty.
-enum CapstanRuntimeOCIModule {}
