@@ -9,7 +9,7 @@ struct Capstan: AsyncParsableCommand {
         subcommands: [
             VersionCommand.self,
             BenchCommand.self,
-            ReservedCommand.Up.self,
+            UpCommand.self,
             ServerCommand.self,
             ReservedCommand.Agent.self,
             ReservedCommand.Simulate.self,

@@ -6,11 +6,12 @@ import ServiceLifecycle
 import Glibc
 #endif
 
-/// `capstan server`: the control plane (API server; scheduler and controllers join it later).
+/// `capstan server`: the control plane: the API server, the scheduler and the controller
+/// manager (the last two as API clients over loopback).
 struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "server",
-        abstract: "Run the Kubernetes API server over HTTPS.")
+        abstract: "Run the control plane: the Kubernetes API server over HTTPS, the scheduler and the controllers.")
 
     @Option(name: .long, help: "Address to listen on.")
     var bindAddress = "127.0.0.1"
@@ -29,6 +30,12 @@ struct ServerCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "The range Service ClusterIPs come from.")
     var serviceClusterIPRange = "10.43.0.0/16"
+
+    @Option(name: .long, help: "Controllers to run, comma separated: `*` (all), `name`, `-name` (as kube-controller-manager).")
+    var controllers = "*"
+
+    @Flag(name: .long, help: "Run the API server only (no scheduler, no controllers).")
+    var apiOnly = false
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
@@ -50,9 +57,20 @@ struct ServerCommand: AsyncParsableCommand {
             throw ValidationError("\(error)")
         }
         let host = bindAddress == "0.0.0.0" ? "127.0.0.1" : bindAddress
+        let ready = Readiness()
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: ServingService(server: server, host: host, ready: ready)),
+        ]
+        if !apiOnly {
+            var control = ControlPlane(kubeconfigPath: dataDir + "/kubeconfig",
+                                       controllers: controllers.split(separator: ",").map(String.init), logger: logger)
+            control.clusterCAPEM = server.pki?.caCertificatePEM
+            do { try control.validate() } catch { throw ValidationError("--controllers: \(error)") }
+            let plane = control
+            services.append(.init(service: UpComponentService(ready: ready) { try await plane.run() }))
+        }
         let group = ServiceGroup(
-            configuration: .init(services: [.init(service: ServingService(server: server, host: host))],
-                                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }
@@ -63,6 +81,7 @@ extension Logger.Level: @retroactive ExpressibleByArgument {}
 struct ServingService: Service {
     let server: APIServer
     let host: String
+    var ready: Readiness?
 
     func run() async throws {
         try await server.run { port in
@@ -73,6 +92,7 @@ struct ServingService: Service {
             }
             // Progress lines must reach pipes and logs as they happen.
             fflush(nil)
+            ready?.open()
         }
     }
 }

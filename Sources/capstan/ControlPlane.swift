@@ -1,0 +1,62 @@
+import CapstanClient
+import CapstanControllerRuntime
+import CapstanControllers
+import CapstanScheduler
+import Logging
+
+/// The components that join the API server in `capstan server` and `capstan up`: the
+/// scheduler and the controller manager. Each is a client of the API over HTTPS, as a separate
+/// process would be (one code path, whether they run in the server's process or not).
+struct ControlPlane: Sendable {
+    /// The admin kubeconfig the server wrote.
+    var kubeconfigPath: String
+    /// `--controllers` items (`*`, `name`, `-name`).
+    var controllers: [String] = ["*"]
+    /// The cluster CA, published in every namespace's `kube-root-ca.crt`.
+    var clusterCAPEM: String?
+    /// Compete for the `kube-controller-manager` Lease (several servers over one etcd).
+    var leaderElection = true
+    var runScheduler = true
+    var logger: Logger
+
+    /// Fails early (before the server starts) on a bad `--controllers` value.
+    func validate() throws {
+        _ = try ControllerSelection(controllers).validate(known: Set(DefaultControllers.all.map(\.name)))
+    }
+
+    /// Runs the scheduler and the controllers until cancelled.
+    func run() async throws {
+        let configuration = try Kubeconfig.load(path: kubeconfigPath).configuration()
+        var controllerConfiguration = configuration
+        controllerConfiguration.userAgent = "capstan-controller-manager"
+        var schedulerConfiguration = configuration
+        schedulerConfiguration.userAgent = "capstan-scheduler"
+        let controllerClient = try APIClient(configuration: controllerConfiguration, logger: logger)
+        let schedulerClient = try APIClient(configuration: schedulerConfiguration, logger: logger)
+        var controllerLogger = logger
+        controllerLogger[metadataKey: "component"] = "controllers"
+        var schedulerLogger = logger
+        schedulerLogger[metadataKey: "component"] = "scheduler"
+        do {
+            let manager = try ControllerManager(
+                client: controllerClient, controllers: DefaultControllers.all, enabled: controllers,
+                clusterCAPEM: clusterCAPEM, leaderElection: leaderElection ? LeaderElectionConfig() : nil,
+                logger: controllerLogger)
+            let scheduler = try Scheduler(client: schedulerClient, logger: schedulerLogger)
+            let runScheduler = self.runScheduler
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await manager.run() }
+                if runScheduler { group.addTask { try await scheduler.run() } }
+                // The first to end (cancellation, or a failure) ends the others.
+                try await group.next()
+                group.cancelAll()
+            }
+        } catch {
+            await controllerClient.shutdown()
+            await schedulerClient.shutdown()
+            throw error
+        }
+        await controllerClient.shutdown()
+        await schedulerClient.shutdown()
+    }
+}
