@@ -11,8 +11,9 @@ struct Capstan: AsyncParsableCommand {
             BenchCommand.self,
             UpCommand.self,
             ServerCommand.self,
-            ReservedCommand.Agent.self,
-            ReservedCommand.Simulate.self,
+            AgentCommand.self,
+            SimulateCommand.self,
+            ImageCommand.self,
         ]
     )
 }
