@@ -11,9 +11,8 @@ struct Capstan: AsyncParsableCommand {
             BenchCommand.self,
             UpCommand.self,
             ServerCommand.self,
-            AgentCommand.self,
+            ReservedCommand.Agent.self,
             SimulateCommand.self,
-            ImageCommand.self,
         ]
     )
 }
