@@ -11,7 +11,7 @@ struct Capstan: AsyncParsableCommand {
             BenchCommand.self,
             UpCommand.self,
             ServerCommand.self,
-            ReservedCommand.Agent.self,
+            AgentCommand.self,
             SimulateCommand.self,
         ]
     )

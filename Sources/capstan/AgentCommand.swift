@@ -1,0 +1,84 @@
+import ArgumentParser
+import CapstanClient
+import CapstanImageStore
+import CapstanNodeAgent
+import CapstanRuntimeOCI
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// `capstan agent`: a node agent that registers this machine as a Node and runs its pods with runc or crun.
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Run a node agent: register this machine as a Node and run the pods bound to it.")
+
+    @Option(name: .long, help: "Kubeconfig of the cluster to join.")
+    var kubeconfig: String
+
+    @Option(name: .long, help: "Name of the Node (default: the host name).")
+    var nodeName: String?
+
+    @Option(name: .long, help: "OCI runtime: runc or crun (a name on PATH or a path).")
+    var runtime = "runc"
+
+    @Option(name: .long, help: "Directory for images, pod directories, logs and IP allocations.")
+    var root = "/var/lib/capstan/agent"
+
+    @Option(name: .long, help: "Pod CIDR used when the Node has no spec.podCIDR.")
+    var podCIDR = "10.42.0.0/24"
+
+    @Option(name: .long, help: "Name of the pod bridge.")
+    var bridge = "capstan0"
+
+    @Option(name: .long, help: "Port of the agent's HTTPS endpoint (container logs); 0 for any free port.")
+    var port = 10250
+
+    @Option(name: .long, help: "Registries reached over plain HTTP (host:port), comma separated.")
+    var insecureRegistries: String = ""
+
+    @Flag(name: .long, help: "Stop every pod's containers when the agent exits (default: leave them for the next agent to adopt).")
+    var stopPodsOnExit = false
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func run() async throws {
+        var logger = Logger(label: "capstan.agent")
+        logger.logLevel = logLevel
+        let clientConfiguration: ClientConfiguration
+        do {
+            clientConfiguration = try Kubeconfig.load(path: kubeconfig).configuration()
+        } catch {
+            throw ValidationError("cannot read kubeconfig \(kubeconfig): \(error)")
+        }
+        let name = (nodeName ?? ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "localhost").lowercased()
+        let facts = HostFacts.probe(rootDirectory: "/", runtimeVersion: "")
+        let images = try ImageStore(root: root + "/images",
+                                    plainHTTPRegistries: Set(insecureRegistries.split(separator: ",").map(String.init)), logger: logger)
+        let oci = try OCIRuntime(configuration: .init(runtimeBinary: runtime, stateRoot: root + "/runtime"), images: images, logger: logger)
+        let server = try AgentServerConfiguration.selfSigned(
+            nodeName: name, ipAddresses: [facts.internalIP, "127.0.0.1"], port: port,
+            clientCAPEM: clientConfiguration.certificateAuthorityPEM.map { String(decoding: $0, as: UTF8.self) })
+        let client = try APIClient(configuration: clientConfiguration, logger: logger)
+        let agent = NodeAgent(
+            client: client,
+            configuration: NodeAgentConfiguration(nodeName: name, rootDirectory: root, defaultPodCIDR: podCIDR,
+                                                  network: .bridge(name: bridge), stopPodsOnExit: stopPodsOnExit, server: server),
+            runtime: oci, imageService: oci, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [.init(service: AgentService(agent: agent))],
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        print("node agent \(name) joining \(clientConfiguration.server)")
+        try await group.run()
+        await client.shutdown()
+    }
+}
+
+/// Runs the agent until graceful shutdown (SIGTERM/SIGINT cancel it).
+struct AgentService: Service {
+    let agent: NodeAgent
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown { try await agent.run() }
+    }
+}
