@@ -256,6 +256,8 @@ let package = Package(
             dependencies: ["CapstanRuntimeOCI", "CapstanContainerRuntime", "CapstanImageStore", "CapstanOCI"],
             swiftSettings: strict
         ),
+        // Processes as users run them: `capstan up` with real runc and real kubectl.
+        .testTarget(name: "CapstanIntegrationTests", swiftSettings: strict),
         .testTarget(
             name: "CapstanNodeAgentTests",
             dependencies: ["CapstanNodeAgent", "CapstanRuntimeOCI", "CapstanContainerRuntime", "CapstanTesting"],

@@ -43,6 +43,12 @@ struct UpCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Registries reached over plain HTTP (host:port), comma separated.")
     var insecureRegistries = ""
 
+    @Option(name: .long, help: "The node's pod network (its .1 is the bridge's address).")
+    var podCIDR = "10.42.0.0/24"
+
+    @Option(name: .long, help: "Name of the pod bridge (pod network namespaces are named after it).")
+    var bridge = "capstan0"
+
     @Option(name: .long, help: "Controllers to run (`*`, `name`, `-name`), comma separated.")
     var controllers = "*"
 
@@ -90,7 +96,8 @@ struct UpCommand: AsyncParsableCommand {
             .init(service: UpComponentService(ready: ready) { try await control.run() }),
             .init(service: UpComponentService(ready: ready) {
                 try await Self.runNode(node, name: name, dataDirectory: dataDirectory, agentPort: agentPort,
-                                       insecureRegistries: insecureRegistries, progress: progress, logger: componentLogger)
+                                       insecureRegistries: insecureRegistries, podCIDR: podCIDR, bridge: bridge,
+                                       progress: progress, logger: componentLogger)
             }),
         ]
         // Services stop in reverse order: the node first (its pods stop cleanly), the API server last.
@@ -152,7 +159,7 @@ struct UpCommand: AsyncParsableCommand {
 
     /// Runs this machine's node until cancelled, and reports when it is Ready.
     static func runNode(_ node: NodeRuntime, name: String, dataDirectory: String, agentPort: Int, insecureRegistries: String,
-                        progress: Progress, logger: Logger) async throws {
+                        podCIDR: String, bridge: String, progress: Progress, logger: Logger) async throws {
         let clientConfiguration = try Kubeconfig.load(path: dataDirectory + "/kubeconfig").configuration()
         var agentConfiguration = clientConfiguration
         agentConfiguration.userAgent = "capstan-agent"
@@ -188,7 +195,8 @@ struct UpCommand: AsyncParsableCommand {
                 clientCAPEM: clientConfiguration.certificateAuthorityPEM.map { String(decoding: $0, as: UTF8.self) })
             let agent = NodeAgent(
                 client: client,
-                configuration: NodeAgentConfiguration(nodeName: name, rootDirectory: root, network: .bridge(),
+                configuration: NodeAgentConfiguration(nodeName: name, rootDirectory: root, defaultPodCIDR: podCIDR,
+                                                      network: .bridge(name: bridge, namespacePrefix: bridge + "-"),
                                                       stopPodsOnExit: true, server: server),
                 runtime: oci, imageService: oci, logger: logger)
             try await agent.run()
