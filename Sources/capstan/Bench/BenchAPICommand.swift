@@ -225,7 +225,7 @@ struct ChildServer {
         if !FileManager.default.isExecutableFile(atPath: process.executableURL!.path) {
             process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         }
-        process.arguments = ["server", "--data-dir", dataDir, "--port", "0"]
+        process.arguments = ["server", "--data-dir", dataDir, "--port", "0", "--api-only"]
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
