@@ -174,10 +174,13 @@ public enum DeploymentCore {
 
     // MARK: Template hash
 
-    /// The `pod-template-hash` of a template: FNV-1a (32 bit) of its JSON encoding and the
-    /// collision count, written with the alphabet Kubernetes uses for generated names.
+    /// The `pod-template-hash` of a template: FNV-1a (32 bit) of its canonical JSON (keys sorted)
+    /// and the collision count, written with the alphabet Kubernetes uses for generated names.
     public static func templateHash(_ template: CoreV1.PodTemplateSpec, collisionCount: Int32?) -> String {
-        var bytes = (try? KubeJSON.encode(template)).map { [UInt8]($0) } ?? []
+        var bytes: [UInt8] = []
+        if let data = try? KubeJSON.encode(template), let value = try? JSONDecoder().decode(JSONValue.self, from: data) {
+            canonical(value, into: &bytes)
+        }
         if let collisionCount { bytes += Array(String(collisionCount).utf8) }
         var hash: UInt32 = 2_166_136_261
         for byte in bytes {
@@ -186,6 +189,30 @@ public enum DeploymentCore {
         }
         let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
         return String(String(hash).utf8.map { alphabet[Int($0) % alphabet.count] })
+    }
+
+    /// JSON with object keys in byte order, so equal values always give equal bytes.
+    static func canonical(_ value: JSONValue, into out: inout [UInt8]) {
+        switch value {
+        case .object(let o):
+            out.append(UInt8(ascii: "{"))
+            for (i, entry) in o.sorted(by: { $0.key < $1.key }).enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                canonical(.string(entry.key), into: &out)
+                out.append(UInt8(ascii: ":"))
+                canonical(entry.value, into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        case .array(let a):
+            out.append(UInt8(ascii: "["))
+            for (i, item) in a.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                canonical(item, into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        default:
+            out += value.serialized()
+        }
     }
 
     /// The template without the `pod-template-hash` label, to compare a ReplicaSet's template
