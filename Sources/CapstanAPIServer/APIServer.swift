@@ -95,7 +95,7 @@ public final class APIServer: Service, Sendable {
                                    let t = Date().timeIntervalSince1970
                                    return MetaV1.MicroTime(secondsSinceEpoch: Int64(t),
                                                            microseconds: Int32((t - t.rounded(.down)) * 1_000_000))
-                               })
+                               }, authenticator: authenticator)
         var tls: TLSConfiguration?
         if let pki {
             var config = TLSConfiguration.makeServerConfiguration(

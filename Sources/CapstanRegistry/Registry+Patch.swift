@@ -9,7 +9,7 @@ public enum PatchType: String, Sendable, CaseIterable {
     case apply = "application/apply-patch+yaml"
 
     /// The patch types this server applies.
-    public static let supported = [PatchType.json, .merge, .strategic].map(\.rawValue)
+    public static let supported = [PatchType.json, .merge, .strategic, .apply].map(\.rawValue)
 
     public init?(contentType: String) {
         let base = contentType.split(separator: ";").first.map { $0.trimmedWhitespace } ?? ""
@@ -22,6 +22,10 @@ extension Registry {
     /// the patch itself carries a resourceVersion precondition.
     public func patch(_ r: RegisteredResource, namespace: String?, name: String, type: PatchType, body: [UInt8],
                       subresource: Subresource, options: WriteOptions) async throws(APIError) -> WriteResult {
+        if type == .apply {
+            return try await apply(r, namespace: namespace, name: name, body: body, subresource: subresource, options: options)
+        }
+        if options.force { throw Self.invalidPatchOptions(.forbidden("force", "may not be specified for non-apply patch")) }
         let patch: JSONValue
         do {
             patch = try JSONValue.parse(body)

@@ -14,6 +14,12 @@ public struct WriteOptions: Sendable {
     /// `fieldValidation`: how unknown and duplicate fields are treated.
     public var fieldValidation: FieldValidation = .warn
     public var fieldManager: String?
+    /// `force=true` on an apply patch: take fields other managers own.
+    public var force = false
+    /// The client's User-Agent; its first segment names the field manager when the request does not.
+    public var userAgent = ""
+    /// Set by server-side apply, which writes `managedFields` itself.
+    var managedFieldsSet = false
 
     public init() {}
 }
@@ -83,6 +89,7 @@ extension Registry {
         r.strategy.applyDefaults(&o)
         if r.namespaced, let namespace { try await requireActiveNamespace(namespace) }
         try await r.strategy.prepareForCreate(&o, context: context(namespace: namespace))
+        if !options.managedFieldsSet { trackManagedFields(old: nil, new: &o, r, subresource: .main, options: options) }
         do {
             // What prepareForCreate reserved (ClusterIPs, node ports) is released unless stored.
             let result = try await store(r, namespace: namespace, object: o, generated: generated,
@@ -177,6 +184,7 @@ extension Registry {
             try merge(&new, old: old, r, subresource: subresource)
             r.strategy.applyDefaults(&new)
             r.strategy.prepareForUpdate(&new, old: old, context: context(namespace: namespace))
+            if !options.managedFieldsSet { trackManagedFields(old: old, new: &new, r, subresource: subresource, options: options) }
             try validate(new, old: old, r)
 
             // Removing the last finalizer of an object being deleted deletes it.

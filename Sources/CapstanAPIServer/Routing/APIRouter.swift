@@ -17,9 +17,12 @@ public final class APIRouter: Sendable {
     let health: HealthChecks
     let streams: StreamRegistry
     let now: @Sendable () -> MetaV1.MicroTime
+    /// Checks tokens for TokenReview.
+    let tokenAuthenticator: Authenticator?
 
     public init(registry: Registry, serverAddress: String, metrics: APIMetrics, health: HealthChecks,
-                streams: StreamRegistry, now: @escaping @Sendable () -> MetaV1.MicroTime) {
+                streams: StreamRegistry, now: @escaping @Sendable () -> MetaV1.MicroTime, authenticator: Authenticator? = nil) {
+        self.tokenAuthenticator = authenticator
         self.streams = streams
         self.registry = registry
         let served = registry.allResources.map { CapstanDiscovery.ServedResource($0.info) }

@@ -66,8 +66,9 @@ extension APIRouter {
                     : try await list(request, r, namespace: namespace)
             case .POST:
                 label.verb = "POST"
+                if let review = try accessReview(request, r, namespace: namespace) { return review }
                 let body = try jsonBody(request)
-                let result = try await registry.create(r, namespace: namespace, body: body, options: try writeOptions(q))
+                let result = try await registry.create(r, namespace: namespace, body: body, options: try writeOptions(request))
                 return respond(result, request, r, created: true)
             case .DELETE:
                 label.verb = "DELETE"
@@ -97,12 +98,12 @@ extension APIRouter {
             label.verb = "PUT"
             let body = try jsonBody(request)
             let result = try await registry.update(r, namespace: namespace, name: name, body: body,
-                                                   subresource: .main, options: try writeOptions(q))
+                                                   subresource: .main, options: try writeOptions(request))
             return respond(result, request, r, created: false)
         case .PATCH:
             label.verb = "PATCH"
             let result = try await patch(request, r, namespace: namespace, name: name, subresource: .main)
-            return respond(result, request, r, created: false)
+            return respond(result, request, r, created: true)
         case .DELETE:
             label.verb = "DELETE"
             let outcome = try await registry.delete(r, namespace: namespace, name: name, try deleteRequest(request))
@@ -144,7 +145,7 @@ extension APIRouter {
         case ("status", .PUT):
             try requireJSONBody(request)
             let result = try await registry.update(r, namespace: namespace, name: name, body: request.body,
-                                                   subresource: .status, options: try writeOptions(q))
+                                                   subresource: .status, options: try writeOptions(request))
             return respond(result, request, r, created: false)
         case ("status", .PATCH):
             let result = try await patch(request, r, namespace: namespace, name: name, subresource: .status)
@@ -176,7 +177,7 @@ extension APIRouter {
             throw APIError.unsupportedMediaType(accepted: PatchType.supported)
         }
         return try await registry.patch(r, namespace: namespace, name: name, type: type, body: request.body,
-                                        subresource: subresource, options: try writeOptions(request.query))
+                                        subresource: subresource, options: try writeOptions(request))
     }
 
     // MARK: Options
@@ -191,6 +192,8 @@ extension APIRouter {
         switch type {
         case "", "application/json", "*/*":
             return request.body
+        case "application/yaml":
+            return try yamlBody(request)
         case KubernetesProtobuf.mediaType:
             do {
                 return try KubernetesProtobuf.decode(request.body).object.serialized()
