@@ -13,6 +13,7 @@ struct Capstan: AsyncParsableCommand {
             ServerCommand.self,
             AgentCommand.self,
             SimulateCommand.self,
+            ImageCommand.self,
         ]
     )
 }

@@ -1,0 +1,303 @@
+import CapstanContainerRuntime
+import CapstanImageStore
+import CapstanOCI
+import Foundation
+import Logging
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `ContainerRuntime` on an OCI runtime CLI (runc by default, or crun).
+///
+/// Design (see docs in the runtime cookbook):
+/// - A pod sandbox is a set of persistent namespaces, not a process: IPC and UTS namespaces
+///   (and the network namespace unless the caller passes one) are created with `unshare` and
+///   bind-mounted on files under `<stateRoot>/sandboxes/<id>/`; containers join them by path.
+///   There is no pause process. Each container has its own PID namespace (a shared pod PID
+///   namespace is not supported yet).
+/// - A container is a bundle `<stateRoot>/containers/<id>/` with an overlayfs rootfs (image
+///   layers from the `ImageStore` as lower dirs) and a generated `config.json`. The OCI
+///   runtime's `create` runs at `startContainer`, with pipes for stdout/stderr that this
+///   process reads into the CRI log file; then `start`.
+/// - This process is a child subreaper, so each container's init becomes its child when
+///   `create` returns; a thread waits for it, reads the cgroup's OOM counter, runs `delete`,
+///   and records the exit. Stop signals go straight to that pid (a zombie until reaped, so
+///   the pid cannot be reused under us).
+public final class OCIRuntime: ContainerRuntime, ImageService {
+    public struct Configuration: Sendable {
+        /// `runc` or `crun` (a name on PATH or a path).
+        public var runtimeBinary: String
+        /// Bundles, namespace files and the OCI runtime's own state (`--root`).
+        public var stateRoot: String
+        /// Parent cgroup (cgroupfs path) of containers whose sandbox names none.
+        public var cgroupParent: String
+        /// Clamp negative oomScoreAdj to 0 (needed without CAP_SYS_RESOURCE).
+        public var clampOOMScoreAdj: Bool
+
+        public init(runtimeBinary: String = "runc", stateRoot: String = "/run/capstan", cgroupParent: String = "/capstan", clampOOMScoreAdj: Bool = true) {
+            self.runtimeBinary = runtimeBinary
+            self.stateRoot = stateRoot
+            self.cgroupParent = cgroupParent
+            self.clampOOMScoreAdj = clampOOMScoreAdj
+        }
+    }
+
+    struct Sandbox {
+        var status: PodSandboxStatus
+        var config: PodSandboxConfig
+        var directory: String
+        var ipc: String?
+        var uts: String?
+        var containers: Set<String> = []
+    }
+
+    struct Container {
+        var status: ContainerStatus
+        var config: ContainerConfig
+        var bundle: String
+        var cgroupsPath: String
+        var stopSignal: Int32
+        var diffIDs: [ContentDigest]
+        var starting = false
+        var exitWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    }
+
+    struct State {
+        var sandboxes: [String: Sandbox] = [:]
+        var containers: [String: Container] = [:]
+        var nextWaiter = 0
+    }
+
+    public let configuration: Configuration
+    public let images: ImageStore
+    let logger: Logger
+    let state = Mutex(State())
+    private let versionCache = Mutex<RuntimeVersion?>(nil)
+
+    /// Makes this process a child subreaper and prepares the state directories.
+    public init(configuration: Configuration = Configuration(), images: ImageStore, logger: Logger = Logger(label: "capstan.runtime")) throws {
+        self.configuration = configuration
+        self.images = images
+        self.logger = logger
+        guard HostOps.becomeSubreaper() else {
+            throw RuntimeError(.internalError, "prctl(PR_SET_CHILD_SUBREAPER) failed: \(String(cString: strerror(errno)))")
+        }
+        for directory in ["sandboxes", "containers", "runtime"] {
+            do {
+                try FileManager.default.createDirectory(atPath: configuration.stateRoot + "/" + directory, withIntermediateDirectories: true)
+            } catch {
+                throw RuntimeError(.internalError, "cannot create \(configuration.stateRoot)/\(directory): \(error)")
+            }
+        }
+    }
+
+    var runtimeRoot: String { configuration.stateRoot + "/runtime" }
+
+    func runtimeCommand(_ arguments: [String]) -> [String] {
+        [configuration.runtimeBinary, "--root", runtimeRoot] + arguments
+    }
+
+    static func newID() -> String {
+        String(format: "%016llx%016llx", UInt64.random(in: 0 ... .max), UInt64.random(in: 0 ... .max))
+    }
+
+    public func version() async throws -> RuntimeVersion {
+        if let cached = versionCache.withLock({ $0 }) { return cached }
+        let output = try await Subprocess.run([configuration.runtimeBinary, "--version"])
+        let firstLine = String(decoding: output.stdout, as: UTF8.self).split(separator: "\n").first ?? ""
+        let version = firstLine.split(separator: " ").last.map(String.init) ?? "unknown"
+        let name = (configuration.runtimeBinary as NSString).lastPathComponent
+        let result = RuntimeVersion(runtimeName: name, runtimeVersion: version)
+        versionCache.withLock { $0 = result }
+        return result
+    }
+
+    // MARK: Sandboxes
+
+    public func runPodSandbox(_ config: PodSandboxConfig) async throws -> String {
+        let id = Self.newID()
+        let directory = configuration.stateRoot + "/sandboxes/" + id
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw RuntimeError(.internalError, "cannot create \(directory): \(error)")
+        }
+        let ownsNetwork = config.namespaces.network == .pod && config.networkNamespacePath == nil
+        let network: String? = switch config.namespaces.network {
+        case .node: nil
+        default: config.networkNamespacePath ?? directory + "/net"
+        }
+        let ipc: String? = config.namespaces.ipc == .node ? nil : directory + "/ipc"
+        let uts: String? = config.namespaces.network == .node ? nil : directory + "/uts"
+        let hostname = config.hostname.isEmpty ? config.metadata.name : config.hostname
+        do {
+            try await HostOps.createNamespaces(network: ownsNetwork ? network : nil, ipc: ipc, uts: uts, hostname: hostname)
+        } catch {
+            HostOps.removeNamespaces([ownsNetwork ? network : nil, ipc, uts].compactMap { $0 })
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
+        }
+        let status = PodSandboxStatus(
+            id: id, metadata: config.metadata, state: .ready, createdAt: Date(), networkNamespacePath: network,
+            ownsNetworkNamespace: ownsNetwork, labels: config.labels, annotations: config.annotations
+        )
+        var sandbox = Sandbox(status: status, config: config, directory: directory, ipc: ipc, uts: uts)
+        sandbox.config.hostname = hostname
+        state.withLock { $0.sandboxes[id] = sandbox }
+        return id
+    }
+
+    public func stopPodSandbox(_ id: String, timeout: Duration) async throws {
+        guard let containers = state.withLock({ $0.sandboxes[id]?.containers }) else { return }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for container in containers {
+                group.addTask { try await self.stopContainer(container, timeout: timeout) }
+            }
+            try await group.waitForAll()
+        }
+        let namespaces: [String] = state.withLock { state in
+            guard var sandbox = state.sandboxes[id], sandbox.status.state == .ready else { return [] }
+            sandbox.status.state = .notReady
+            state.sandboxes[id] = sandbox
+            return [sandbox.status.ownsNetworkNamespace ? sandbox.status.networkNamespacePath : nil, sandbox.ipc, sandbox.uts].compactMap { $0 }
+        }
+        HostOps.removeNamespaces(namespaces)
+    }
+
+    public func removePodSandbox(_ id: String) async throws {
+        guard state.withLock({ $0.sandboxes[id] != nil }) else { return }
+        try await stopPodSandbox(id, timeout: .zero)
+        let (containers, directory) = state.withLock { state in
+            (state.sandboxes[id]?.containers ?? [], state.sandboxes[id]?.directory)
+        }
+        for container in containers { try await removeContainer(container) }
+        if let directory { try? FileManager.default.removeItem(atPath: directory) }
+        state.withLock { _ = $0.sandboxes.removeValue(forKey: id) }
+    }
+
+    public func podSandboxStatus(_ id: String) async throws -> PodSandboxStatus {
+        guard let status = state.withLock({ $0.sandboxes[id]?.status }) else {
+            throw RuntimeError(.notFound, "pod sandbox \(id) not found")
+        }
+        return status
+    }
+
+    public func listPodSandboxes(_ filter: PodSandboxFilter) async throws -> [PodSandboxStatus] {
+        state.withLock { state in
+            if let id = filter.id { return state.sandboxes[id].map { [$0.status] }?.filter(filter.matches) ?? [] }
+            return state.sandboxes.values.map(\.status).filter(filter.matches).sorted { $0.createdAt < $1.createdAt }
+        }
+    }
+
+    // MARK: Containers
+
+    public func createContainer(in sandboxID: String, _ config: ContainerConfig) async throws -> String {
+        guard let sandbox = state.withLock({ $0.sandboxes[sandboxID] }) else {
+            throw RuntimeError(.notFound, "pod sandbox \(sandboxID) not found")
+        }
+        guard sandbox.status.state == .ready else {
+            throw RuntimeError(.failedPrecondition, "pod sandbox \(sandboxID) is not ready")
+        }
+        guard let image = await images.image(config.image) else {
+            throw RuntimeError(.imageNotFound, "image \(config.image) is not present")
+        }
+        let id = Self.newID()
+        let bundle = configuration.stateRoot + "/containers/" + id
+        let layers = await images.layerDirectories(image)
+        let imageConfig = Self.runtimeConfig(image.config)
+        let parent = sandbox.config.cgroupParent.map { $0.hasPrefix("/") ? $0 : "/" + $0 } ?? configuration.cgroupParent
+        let cgroupsPath = parent + "/" + id
+        let builder = SpecBuilder(
+            config: config, image: imageConfig,
+            namespaces: SpecBuilder.SandboxNamespaces(
+                network: sandbox.status.networkNamespacePath, ipc: sandbox.ipc, uts: sandbox.uts,
+                hostname: sandbox.config.hostname, sysctls: sandbox.config.sysctls
+            ),
+            rootfs: bundle + "/rootfs", cgroupsPath: cgroupsPath,
+            passwd: Self.readFromLayers(layers, "etc/passwd"), group: Self.readFromLayers(layers, "etc/group"),
+            clampOOMScoreAdj: configuration.clampOOMScoreAdj
+        )
+        let spec: RuntimeSpec
+        do {
+            spec = try builder.build()
+        } catch {
+            throw error
+        }
+        do {
+            try HostOps.mountOverlay(layers: layers, upper: bundle + "/upper", work: bundle + "/work", target: bundle + "/rootfs")
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.withoutEscapingSlashes]
+            try encoder.encode(spec).write(to: URL(fileURLWithPath: bundle + "/config.json"))
+        } catch {
+            HostOps.unmount(bundle + "/rootfs")
+            try? FileManager.default.removeItem(atPath: bundle)
+            throw (error as? RuntimeError) ?? RuntimeError(.createFailed, "writing the bundle \(bundle): \(error)")
+        }
+        let status = ContainerStatus(
+            id: id, sandboxID: sandboxID, metadata: config.metadata, state: .created, createdAt: Date(),
+            image: config.image, imageRef: image.id.description, logPath: config.logPath,
+            labels: config.labels, annotations: config.annotations
+        )
+        let stopSignal = config.stopSignal ?? Self.signalNumber(imageConfig.stopSignal) ?? SIGTERM
+        let inserted = state.withLock { state in
+            guard state.sandboxes[sandboxID]?.status.state == .ready else { return false }
+            state.sandboxes[sandboxID]?.containers.insert(id)
+            state.containers[id] = Container(status: status, config: config, bundle: bundle, cgroupsPath: cgroupsPath, stopSignal: stopSignal, diffIDs: image.diffIDs)
+            return true
+        }
+        guard inserted else {
+            HostOps.unmount(bundle + "/rootfs")
+            try? FileManager.default.removeItem(atPath: bundle)
+            throw RuntimeError(.failedPrecondition, "pod sandbox \(sandboxID) stopped while the container was created")
+        }
+        return id
+    }
+
+    public func containerStatus(_ id: String) async throws -> ContainerStatus {
+        guard let status = state.withLock({ $0.containers[id]?.status }) else {
+            throw RuntimeError(.notFound, "container \(id) not found")
+        }
+        return status
+    }
+
+    public func listContainers(_ filter: ContainerFilter) async throws -> [ContainerStatus] {
+        state.withLock { state in
+            if let id = filter.id { return state.containers[id].map { [$0.status] }?.filter(filter.matches) ?? [] }
+            let candidates: [Container] = if let sandbox = filter.sandboxID {
+                (state.sandboxes[sandbox]?.containers ?? []).compactMap { state.containers[$0] }
+            } else {
+                Array(state.containers.values)
+            }
+            return candidates.map(\.status).filter(filter.matches).sorted { $0.createdAt < $1.createdAt }
+        }
+    }
+
+    // MARK: Helpers
+
+    static func runtimeConfig(_ config: ImageConfiguration.Config) -> ImageRuntimeConfig {
+        ImageRuntimeConfig(
+            entrypoint: config.entrypoint ?? [], cmd: config.cmd ?? [], env: config.env ?? [],
+            workingDir: config.workingDir, user: config.user, stopSignal: config.stopSignal
+        )
+    }
+
+    /// The file from the topmost layer that has it (empty when none does).
+    static func readFromLayers(_ layers: [String], _ relative: String) -> String {
+        for layer in layers.reversed() {
+            if let data = FileManager.default.contents(atPath: layer + "/" + relative) { return String(decoding: data.prefix(1 << 20), as: UTF8.self) }
+        }
+        return ""
+    }
+
+    static func signalNumber(_ name: String?) -> Int32? {
+        guard var name = name?.uppercased(), !name.isEmpty else { return nil }
+        if let number = Int32(name) { return number }
+        if name.hasPrefix("SIG") { name.removeFirst(3) }
+        let table: [String: Int32] = [
+            "HUP": SIGHUP, "INT": SIGINT, "QUIT": SIGQUIT, "KILL": SIGKILL, "USR1": SIGUSR1, "USR2": SIGUSR2,
+            "TERM": SIGTERM, "WINCH": SIGWINCH, "STOP": SIGSTOP, "CONT": SIGCONT, "PWR": SIGPWR,
+        ]
+        return table[name]
+    }
+}
