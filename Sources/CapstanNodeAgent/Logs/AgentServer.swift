@@ -10,10 +10,10 @@ import NIOSSL
 /// With a client CA configured, clients must present a certificate it signed (the API server's).
 final class AgentServer: Sendable {
     let port: Int
-    private let channel: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPPart<HTTPResponseHead, ByteBuffer>>, Never>
+    private let channel: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
     private let task: Task<Void, Never>
 
-    private init(port: Int, channel: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPPart<HTTPResponseHead, ByteBuffer>>, Never>,
+    private init(port: Int, channel: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>,
                  task: Task<Void, Never>) {
         self.port = port
         self.channel = channel
@@ -36,7 +36,7 @@ final class AgentServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPPart<HTTPResponseHead, ByteBuffer>>(wrappingChannelSynchronously: channel)
+                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
                 }
             }
         let port = channel.channel.localAddress?.port ?? configuration.port
@@ -63,7 +63,7 @@ final class AgentServer: Sendable {
         await task.value
     }
 
-    private static func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPPart<HTTPResponseHead, ByteBuffer>>,
+    private static func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>,
                               logs: ContainerLogSource, logger: Logger) async {
         try? await connection.executeThenClose { inbound, outbound in
             var head: HTTPRequestHead?
@@ -83,14 +83,14 @@ final class AgentServer: Sendable {
 
     /// Answers one request; returns whether the connection may serve another.
     private static func respond(_ request: HTTPRequestHead, logs: ContainerLogSource,
-                                outbound: NIOAsyncChannelOutboundWriter<HTTPPart<HTTPResponseHead, ByteBuffer>>) async throws -> Bool {
+                                outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>) async throws -> Bool {
         let (path, query) = split(request.uri)
         let segments = path.split(separator: "/", omittingEmptySubsequences: true).map { String($0).removingPercentEncoding ?? String($0) }
         func reply(_ status: HTTPResponseStatus, _ body: String) async throws -> Bool {
             var headers = HTTPHeaders([("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", String(body.utf8.count))])
             if !request.isKeepAlive { headers.add(name: "Connection", value: "close") }
             try await outbound.write(.head(HTTPResponseHead(version: request.version, status: status, headers: headers)))
-            try await outbound.write(.body(ByteBuffer(string: body)))
+            try await outbound.write(.body(.byteBuffer(ByteBuffer(string: body))))
             try await outbound.write(.end(nil))
             return request.isKeepAlive
         }
@@ -108,7 +108,7 @@ final class AgentServer: Sendable {
         }
         let headers = HTTPHeaders([("Content-Type", "text/plain"), ("Transfer-Encoding", "chunked")])
         try await outbound.write(.head(HTTPResponseHead(version: request.version, status: .ok, headers: headers)))
-        for try await line in stream { try await outbound.write(.body(ByteBuffer(string: line))) }
+        for try await line in stream { try await outbound.write(.body(.byteBuffer(ByteBuffer(string: line)))) }
         try await outbound.write(.end(nil))
         return request.isKeepAlive
     }

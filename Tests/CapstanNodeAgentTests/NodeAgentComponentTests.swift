@@ -1,0 +1,315 @@
+import CapstanAPI
+import CapstanAPIMachinery
+import CapstanClient
+import CapstanContainerRuntime
+import CapstanTesting
+import Foundation
+import Synchronization
+import Testing
+@testable import CapstanNodeAgent
+
+/// A manual clock that a background task moves 1 s every few milliseconds: back-offs of minutes
+/// pass in well under a second, and every date the agent writes comes from it.
+final class FastClock: Sendable {
+    let clock = ManualClock()
+    let agentClock: AgentClock
+    private let ticker: Task<Void, Never>
+
+    init(step: Duration = .seconds(1), every interval: Duration = .milliseconds(4)) {
+        let clock = clock
+        agentClock = AgentClock(clock, epoch: Date())
+        ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                clock.advance(by: step)
+            }
+        }
+    }
+
+    deinit { ticker.cancel() }
+}
+
+/// Runs an agent with the fake runtime against the server until `body` returns.
+func withAgent<R>(_ client: APIClient, runtime: FakeContainerRuntime, clock: AgentClock, server: AgentServerConfiguration? = nil,
+                  node: String = "node-1", _ body: (NodeAgent) async throws -> R) async throws -> R {
+    try await withTemporaryDirectory { root in
+        let configuration = NodeAgentConfiguration(nodeName: node, rootDirectory: root, network: .none, syncInterval: .seconds(1),
+                                                   server: server, clock: clock)
+        let agent = NodeAgent(client: client, configuration: configuration, runtime: runtime, imageService: runtime, logger: quietLogger)
+        let task = Task { try await agent.run() }
+        defer { task.cancel() }
+        let result = try await body(agent)
+        task.cancel()
+        _ = await task.result
+        return result
+    }
+}
+
+func boundPod(_ name: String, command: [String], node: String = "node-1", grace: Int64? = nil,
+              readiness: CoreV1.Probe? = nil) -> CoreV1.Pod {
+    CoreV1.Pod(metadata: MetaV1.ObjectMeta(name: name, namespace: "default"),
+               spec: CoreV1.PodSpec(containers: [CoreV1.Container(command: command, image: "busybox:1.36", imagePullPolicy: "IfNotPresent",
+                                                                  name: "app", readinessProbe: readiness)],
+                                    nodeName: node, terminationGracePeriodSeconds: grace))
+}
+
+@Suite(.serialized) struct NodeAgentComponentTests {
+    @Test func registersNodeWithLeaseAndRenewsIt() async throws {
+        try await withClient { client, _ in
+            let fast = FastClock()
+            let runtime = FakeContainerRuntime(now: { fast.agentClock.now() })
+            try await withAgent(client, runtime: runtime, clock: fast.agentClock) { _ in
+                #expect(await eventually { (try? await client.get(CoordinationV1.Lease.self, name: "node-1", namespace: "kube-node-lease")) != nil })
+                let node = try await client.get(CoreV1.Node.self, name: "node-1")
+                #expect(node.metadata?.labels?["kubernetes.io/hostname"] == "node-1")
+                #expect(node.status?.nodeInfo?.containerRuntimeVersion == "fake://1.0.0")
+                #expect(node.status?.nodeInfo?.kubeletVersion == "v1.33.0-capstan")
+                #expect(node.status?.capacity?["pods"] == Quantity(110))
+                #expect(node.status?.conditions?.first { $0.type == "Ready" }?.status == "True")
+                let first = try await client.get(CoordinationV1.Lease.self, name: "node-1", namespace: "kube-node-lease").spec?.renewTime
+                #expect(await eventually {
+                    let renewed = try? await client.get(CoordinationV1.Lease.self, name: "node-1", namespace: "kube-node-lease").spec?.renewTime
+                    return renewed != nil && renewed != first
+                })
+            }
+        }
+    }
+
+    @Test func boundPodBecomesRunningAndReady() async throws {
+        try await withClient { client, _ in
+            let fast = FastClock()
+            let runtime = FakeContainerRuntime(now: { fast.agentClock.now() })
+            runtime.addImage("busybox:1.36")
+            try await withAgent(client, runtime: runtime, clock: fast.agentClock) { _ in
+                let probe = CoreV1.Probe(exec: CoreV1.ExecAction(command: ["fake", "exit", "0"]), periodSeconds: 5)
+                _ = try await client.create(boundPod("web", command: ["sleep", "infinity"], readiness: probe))
+                var pod: CoreV1.Pod?
+                #expect(await eventually {
+                    pod = try? await client.get(CoreV1.Pod.self, name: "web", namespace: "default")
+                    return pod?.status?.conditions?.first { $0.type == "Ready" }?.status == "True"
+                })
+                let status = try #require(pod?.status)
+                #expect(status.phase == "Running")
+                #expect(status.qosClass == "BestEffort" && status.startTime != nil && status.hostIP != nil)
+                #expect(status.conditions?.first { $0.type == "PodReadyToStartContainers" }?.status == "True")
+                #expect(status.conditions?.first { $0.type == "Initialized" }?.status == "True")
+                #expect(status.conditions?.first { $0.type == "ContainersReady" }?.status == "True")
+                let app = try #require(status.containerStatuses?.first)
+                #expect(app.ready && app.started == true && app.restartCount == 0)
+                #expect(app.containerID?.hasPrefix("fake://") == true && app.imageID.hasPrefix("sha256:"))
+                #expect(app.state?.running?.startedAt != nil)
+            }
+        }
+    }
+
+    @Test func crashingContainerGoesIntoCrashLoopBackOffWithGrowingDelays() async throws {
+        try await withClient { client, _ in
+            let fast = FastClock()
+            let runtime = FakeContainerRuntime(now: { fast.agentClock.now() })
+            runtime.addImage("busybox:1.36")
+            try await withAgent(client, runtime: runtime, clock: fast.agentClock) { _ in
+                _ = try await client.create(boundPod("crash", command: ["fake", "exit", "3"]))
+                var messages = Set<String>()
+                var last: CoreV1.ContainerStatus?
+                #expect(await eventually(timeout: .seconds(20)) {
+                    last = try? await client.get(CoreV1.Pod.self, name: "crash", namespace: "default").status?.containerStatuses?.first
+                    if let waiting = last?.state?.waiting, waiting.reason == "CrashLoopBackOff", let message = waiting.message {
+                        messages.insert(String(message.prefix { $0 != "r" }))
+                    }
+                    return (last?.restartCount ?? 0) >= 4
+                })
+                #expect(messages.isSuperset(of: ["back-off 10s ", "back-off 20s "]))
+                #expect(last?.lastState?.terminated?.exitCode == 3 && last?.lastState?.terminated?.reason == "Error")
+                let pod = try await client.get(CoreV1.Pod.self, name: "crash", namespace: "default")
+                #expect(pod.status?.phase == "Running")
+                #expect(pod.status?.conditions?.first { $0.type == "Ready" }?.reason == "ContainersNotReady")
+                // Only the newest two runs are kept.
+                #expect(await eventually { (try? await runtime.listContainers(ContainerFilter()).count) ?? 0 <= 2 })
+            }
+        }
+    }
+
+    @Test func gracefulDeletionStopsContainersThenFinalizes() async throws {
+        try await withClient { client, _ in
+            let fast = FastClock()
+            let runtime = FakeContainerRuntime(now: { fast.agentClock.now() })
+            runtime.addImage("busybox:1.36")
+            try await withAgent(client, runtime: runtime, clock: fast.agentClock) { _ in
+                var pod = boundPod("doomed", command: ["sleep", "infinity"], grace: 7)
+                pod.spec?.containers[0].lifecycle = CoreV1.Lifecycle(preStop: CoreV1.LifecycleHandler(exec: CoreV1.ExecAction(command: ["fake", "echo", "bye"])))
+                _ = try await client.create(pod)
+                #expect(await eventually { (try? await client.get(CoreV1.Pod.self, name: "doomed", namespace: "default"))?.status?.phase == "Running" })
+                try await client.delete(CoreV1.Pod.self, name: "doomed", namespace: "default")
+                #expect(await eventually {
+                    do { _ = try await client.get(CoreV1.Pod.self, name: "doomed", namespace: "default"); return false } catch {
+                        return (error as? APIError)?.code == 404
+                    }
+                })
+                let operations = runtime.calls.map(\.operation)
+                let exec = try #require(operations.firstIndex(of: .execSync))
+                let stop = try #require(operations.firstIndex(of: .stopContainer))
+                #expect(exec < stop)
+                #expect(operations.contains(.removePodSandbox))
+                #expect(try await runtime.listPodSandboxes(PodSandboxFilter()).isEmpty)
+            }
+        }
+    }
+
+    @Test func restartedAgentAdoptsRunningContainers() async throws {
+        try await withClient { client, _ in
+            let fast = FastClock()
+            let runtime = FakeContainerRuntime(now: { fast.agentClock.now() })
+            runtime.addImage("busybox:1.36")
+            let first = try await withAgent(client, runtime: runtime, clock: fast.agentClock) { _ in
+                _ = try await client.create(boundPod("keep", command: ["sleep", "infinity"]))
+                var id: String?
+                _ = await eventually {
+                    id = try? await client.get(CoreV1.Pod.self, name: "keep", namespace: "default").status?.containerStatuses?.first?.containerID
+                    return id != nil
+                }
+                return id
+            }
+            runtime.resetCalls()
+            try await withAgent(client, runtime: runtime, clock: fast.agentClock) { _ in
+                try await Task.sleep(for: .milliseconds(300))
+                let pod = try await client.get(CoreV1.Pod.self, name: "keep", namespace: "default")
+                #expect(pod.status?.containerStatuses?.first?.containerID == first)
+                #expect(pod.status?.containerStatuses?.first?.restartCount == 0)
+                #expect(!runtime.calls.contains { $0.operation == .startContainer || $0.operation == .runPodSandbox })
+            }
+        }
+    }
+
+    @Test func errImagePullThenImagePullBackOff() async throws {
+        try await withClient { client, _ in
+            let fast = FastClock()
+            let runtime = FakeContainerRuntime(now: { fast.agentClock.now() })
+            try await withAgent(client, runtime: runtime, clock: fast.agentClock) { _ in
+                _ = try await client.create(boundPod("nope", command: ["sleep", "1"]))
+                var reasons = Set<String>()
+                #expect(await eventually {
+                    let waiting = try? await client.get(CoreV1.Pod.self, name: "nope", namespace: "default").status?.containerStatuses?.first?.state?.waiting
+                    if let reason = waiting?.reason { reasons.insert(reason) }
+                    return reasons.contains("ImagePullBackOff")
+                })
+                let pod = try await client.get(CoreV1.Pod.self, name: "nope", namespace: "default")
+                #expect(pod.status?.phase == "Pending")
+            }
+        }
+    }
+}
+
+@Suite(.serialized) struct AgentLogEndpointTests {
+    func curl(_ arguments: [String]) async throws -> CommandResult {
+        try await Command.run(["curl", "-sS", "-k", "--max-time", "5"] + arguments, check: false)
+    }
+
+    @Test func servesContainerLogsToClientsWithClusterCertificates() async throws {
+        try await withClient { client, server in
+            let fast = FastClock()
+            let runtime = FakeContainerRuntime(now: { fast.agentClock.now() })
+            runtime.addImage("busybox:1.36")
+            let endpoint = try AgentServerConfiguration.selfSigned(nodeName: "node-1", ipAddresses: ["127.0.0.1"], bindAddress: "127.0.0.1",
+                                                                   port: 0, clientCAPEM: server.pki.caCertificatePEM)
+            try await withTemporaryDirectory { directory in
+                let cert = directory + "/admin.crt"
+                let key = directory + "/admin.key"
+                try server.pki.adminCertificatePEM.write(toFile: cert, atomically: true, encoding: .utf8)
+                try server.pki.adminPrivateKeyPEM.write(toFile: key, atomically: true, encoding: .utf8)
+                try await withAgent(client, runtime: runtime, clock: fast.agentClock, server: endpoint) { agent in
+                    var pod = boundPod("hello", command: ["fake", "echo", "hello", "world"])
+                    pod.spec?.restartPolicy = "Never"
+                    _ = try await client.create(pod)
+                    #expect(await eventually { (try? await client.get(CoreV1.Pod.self, name: "hello", namespace: "default"))?.status?.phase == "Succeeded" })
+                    let port = try #require(agent.serverPort)
+                    let node = try await client.get(CoreV1.Node.self, name: "node-1")
+                    #expect(node.status?.daemonEndpoints?.kubeletEndpoint?.Port == Int32(port))
+                    let base = "https://127.0.0.1:\(port)/containerLogs/default/hello/app"
+                    let plain = try await curl(["--cert", cert, "--key", key, base])
+                    #expect(plain.stdout == "hello world\n")
+                    let stamped = try await curl(["--cert", cert, "--key", key, base + "?timestamps=true"])
+                    #expect(stamped.stdout.hasSuffix("Z hello world\n") && stamped.stdout.count > 30)
+                    #expect(try await curl(["--cert", cert, "--key", key, base + "?tailLines=0"]).stdout == "")
+                    let missing = try await curl(["--cert", cert, "--key", key, "-w", "%{http_code}", "-o", "/dev/null",
+                                                  "https://127.0.0.1:\(port)/containerLogs/default/nope/app"])
+                    #expect(missing.stdout == "404")
+                    let bad = try await curl(["--cert", cert, "--key", key, "-w", "%{http_code}", "-o", "/dev/null", base + "?tailLines=x"])
+                    #expect(bad.stdout == "400")
+                    // Without a client certificate the handshake fails.
+                    #expect(try await curl([base]).status != 0)
+                }
+            }
+        }
+    }
+}
+
+@Suite struct CRILogRendererTests {
+    let file = """
+    2024-05-01T10:00:00.100000000Z stdout F one
+    2024-05-01T10:00:01.000000000Z stderr P par
+    2024-05-01T10:00:01.500000000Z stderr F tial
+    not a cri line
+    2024-05-01T10:00:09.000000000Z stdout F three
+
+    """
+
+    @Test func joinsPartialsTailsAndFiltersBySince() throws {
+        var renderer = CRILogRenderer(options: LogOptions(), now: Date())
+        #expect(renderer.render(file) == ["one\n", "partial\n", "three\n"])
+        var tail = CRILogRenderer(options: try LogOptions(query: "tailLines=1&timestamps=true"), now: Date())
+        #expect(tail.render(file) == ["2024-05-01T10:00:09.000000000Z three\n"])
+        let now = try #require(CRILogRenderer.parse("2024-05-01T10:00:10.000000000Z"))
+        var since = CRILogRenderer(options: try LogOptions(query: "sinceSeconds=9"), now: now)
+        #expect(since.render(file) == ["partial\n", "three\n"])
+    }
+
+    @Test(arguments: ["tailLines=-1", "follow=maybe", "sinceSeconds=x", "sinceTime=yesterday"])
+    func badQueriesAreErrors(query: String) {
+        #expect(throws: LogRequestError.self) { try LogOptions(query: query) }
+    }
+}
+
+/// Real bridge and network namespaces (root only): two pods reach each other and the node reaches both.
+@Suite(.serialized, .enabled(if: getuid() == 0)) struct BridgeNetworkTests {
+    @Test func podsReachEachOtherAndTheNodeReachesPods() async throws {
+        let tag = String(UInt32.random(in: 0..<UInt32.max), radix: 36)
+        let third = Int.random(in: 100..<250)
+        try await withTemporaryDirectory { directory in
+            let settings = BridgeNetwork.Settings(bridgeName: "cst\(tag)".prefix(15).description, podCIDR: "10.199.\(third).0/24",
+                                                  stateDirectory: directory + "/ipam", namespacePrefix: "cstest-\(tag)-")
+            let network = try BridgeNetwork(settings: settings)
+            defer {
+                let cleanup = Task {
+                    try? await network.tearDown(podUID: "a")
+                    try? await network.tearDown(podUID: "b")
+                    try? await network.removeBridge()
+                }
+                _ = cleanup
+            }
+            try await network.ensureBridge()
+            let a = try await network.setUp(podUID: "a")
+            let b = try await network.setUp(podUID: "b")
+            #expect(a.ip == "10.199.\(third).2" && b.ip == "10.199.\(third).3")
+            #expect(FileManager.default.fileExists(atPath: a.namespacePath))
+            let podToPod = try await Command.run(["ip", "netns", "exec", network.namespaceName(podUID: "a"), "busybox", "ping", "-c", "1", "-W", "2", b.ip],
+                                                 check: false)
+            #expect(podToPod.status == 0, "\(podToPod.stderr)")
+            let nodeToPod = try await Command.run(["busybox", "ping", "-c", "1", "-W", "2", a.ip], check: false)
+            #expect(nodeToPod.status == 0, "\(nodeToPod.stderr)")
+            let route = try await Command.run(["ip", "-n", network.namespaceName(podUID: "b"), "route", "show", "default"])
+            #expect(route.stdout.contains("via 10.199.\(third).1"))
+
+            // A new instance (an agent restart) keeps the allocations and finds the set-up namespace.
+            let again = try BridgeNetwork(settings: settings)
+            #expect(again.address(podUID: "a") == a.ip)
+            #expect(try await again.setUp(podUID: "a") == a)
+
+            try await again.tearDown(podUID: "a")
+            try await again.tearDown(podUID: "b")
+            #expect(!FileManager.default.fileExists(atPath: a.namespacePath))
+            #expect(again.allocatedPods.isEmpty)
+            try await again.removeBridge()
+            #expect(try await Command.run(["ip", "link", "show", "dev", settings.bridgeName], check: false).status != 0)
+        }
+    }
+}
