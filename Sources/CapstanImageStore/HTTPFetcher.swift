@@ -80,8 +80,9 @@ struct HTTPFetcher: Sendable {
         return try await withoutActuallyEscaping(sink) { sink in try await channel.executeThenClose { inbound, outbound in
             var timer = armTimer()
             defer { timer.cancel() }
-            try await outbound.write(.head(head))
-            try await outbound.write(.end(nil))
+            // A server may answer (e.g. 404) and close before the request's end is flushed; the
+            // response is still read below, so a failed write is not the error to report.
+            try? await outbound.write(contentsOf: [.head(head), .end(nil)])
             var status = 0
             var responseHeaders = HTTPHeaders()
             for try await part in inbound {
