@@ -48,14 +48,49 @@ extension Registry {
 
     private func applied(_ fields: FieldManager, live: JSONValue?, config: [String: JSONValue], managed: [ManagedFieldsEntry],
                          manager: String, options: WriteOptions) throws(APIError) -> [String: JSONValue] {
-        do {
-            let result = try fields.apply(live: live, config: .object(config), managed: managed, manager: manager,
-                                          force: options.force, time: timestamp)
-            var object = result.object.objectValue ?? [:]
-            FieldManager.setManagedFields(result.managedFields, on: &object)
-            return object
-        } catch {
-            throw error.apiError
+        var force = options.force
+        for _ in 0..<2 {
+            do {
+                let result = try fields.apply(live: live, config: .object(config), managed: managed, manager: manager,
+                                              force: force, time: timestamp)
+                var object = result.object.objectValue ?? [:]
+                FieldManager.setManagedFields(result.managedFields, on: &object)
+                if manager == "kubectl", let live { Self.updateLastApplied(&object, live: live, config: config) }
+                return object
+            } catch {
+                // `kubectl apply --server-side` after client-side apply: fields the last-applied
+                // configuration holds are taken over without conflicts, as Kubernetes allows.
+                guard manager == "kubectl", !force, let live,
+                      let allowed = Self.lastAppliedFields(live, fields) else { throw error.apiError }
+                guard error.conflicts.allSatisfy({ allowed.contains($0.path.elements) }) else { throw error.apiError }
+                force = true
+            }
+        }
+        throw APIError.internalError("apply did not converge")
+    }
+
+    static let lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+
+    /// The fields of the live object's last-applied configuration (client-side apply), if any.
+    static func lastAppliedFields(_ live: JSONValue, _ fields: FieldManager) -> FieldSet? {
+        guard let text = live["metadata"]?["annotations"]?[lastAppliedAnnotation]?.stringValue,
+              let last = try? JSONValue.parse(Array(text.utf8)), case .object = last else { return nil }
+        return fields.schema.fieldSet(of: last)
+    }
+
+    /// Keeps a client-side apply annotation in step with what kubectl now applies server-side, so
+    /// going back to client-side apply sees the current configuration.
+    static func updateLastApplied(_ object: inout [String: JSONValue], live: JSONValue, config: [String: JSONValue]) {
+        guard live["metadata"]?["annotations"]?[lastAppliedAnnotation] != nil else { return }
+        var applied = config
+        applied.edit("metadata") { meta in
+            meta.edit("annotations") { $0[lastAppliedAnnotation] = nil }
+            if meta.object("annotations")?.isEmpty == true { meta["annotations"] = nil }
+        }
+        object.edit("metadata") { meta in
+            meta.edit("annotations") {
+                $0[lastAppliedAnnotation] = .string(String(decoding: JSONValue.object(applied).serialized(), as: UTF8.self))
+            }
         }
     }
 

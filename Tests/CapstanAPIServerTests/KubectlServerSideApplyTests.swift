@@ -62,6 +62,26 @@ struct KubectlServerSideApplyTests {
         }
     }
 
+    @Test func clientSideApplyMovesToServerSideApplyWithoutConflicts() async throws {
+        try await withKubectl { _, k in
+            try await k.ok("apply", "-f", "-", stdin: webDeployment)
+            let csa = try JSON.parse(try await k.ok("get", "deploy", "ssa-web", "-o", "json", "--show-managed-fields"))
+            let before = (csa.at("metadata.managedFields")?.array ?? []).compactMap { $0["manager"]?.string }
+            #expect(before == ["kubectl-client-side-apply"], "\(csa)")
+            // kubectl hands the client-side manager's fields to its server-side manager first.
+            let changed = webDeployment.replacingOccurrences(of: "replicas: 2", with: "replicas: 3")
+            let out = try await k.ok("apply", "--server-side", "-f", "-", stdin: changed)
+            #expect(out.contains("serverside-applied"), "\(out)")
+            let ssa = try JSON.parse(try await k.ok("get", "deploy", "ssa-web", "-o", "json", "--show-managed-fields"))
+            #expect(ssa.at("spec.replicas")?.int == 3)
+            let managers = (ssa.at("metadata.managedFields")?.array ?? []).map {
+                ($0["manager"]?.string ?? "") + "/" + ($0["operation"]?.string ?? "")
+            }
+            #expect(managers.contains("kubectl/Apply"), "\(managers)")
+            #expect(!managers.contains("kubectl-client-side-apply/Update"), "\(managers)")
+        }
+    }
+
     @Test func authCanIAndWhoami() async throws {
         try await withKubectl { _, k in
             let yes = try await k.ok("auth", "can-i", "create", "pods")
