@@ -35,6 +35,9 @@ struct BenchSchedulerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Zones the nodes are spread over (label topology.kubernetes.io/zone).")
     var zones = 10
 
+    @Flag(name: .long, help: "Print bindings written and seen every second.")
+    var timeline = false
+
     @Option(name: .long, help: "Seconds to wait for the last binding.")
     var timeout = 600
 
@@ -102,9 +105,17 @@ struct BenchSchedulerCommand: AsyncParsableCommand {
         let workload = self.workload
         let start = ContinuousClock.now
         // When the scheduler itself had written every binding (the watch may see them later).
+        let timeline = self.timeline
         let schedulerDone = Task { () -> ContinuousClock.Instant? in
+            var lastPrint = ContinuousClock.now
             while !Task.isCancelled {
-                if scheduler.statistics.scheduled - before.scheduled >= pods { return ContinuousClock.now }
+                let scheduled = scheduler.statistics.scheduled - before.scheduled
+                if scheduled >= pods { return ContinuousClock.now }
+                if timeline, ContinuousClock.now - lastPrint >= .seconds(1) {
+                    lastPrint = ContinuousClock.now
+                    print(String(format: "  t=%.1fs bindings written %d, seen bound %d", Percentile.ms(lastPrint - start) / 1000,
+                                 scheduled, progress.boundCount))
+                }
                 try? await Task.sleep(for: .milliseconds(10))
             }
             return nil
