@@ -12,14 +12,19 @@ public final class APIRouter: Sendable {
     let discovery: DiscoveryDocuments
     /// Built on first use: an idle server does not hold the documents (several MB).
     let openAPIDocuments: Mutex<OpenAPIDocuments?> = Mutex(nil)
+    /// The v2 document in protobuf (older kubectl asks for it), built on first request.
+    let openAPIV2Protobuf: Mutex<[UInt8]?> = Mutex(nil)
     let served: [CapstanDiscovery.ServedResource]
     let metrics: APIMetrics
     let health: HealthChecks
     let streams: StreamRegistry
     let now: @Sendable () -> MetaV1.MicroTime
+    /// Clients of the node agents (pods/log); nil without a PKI.
+    let nodeConnections: NodeConnections?
 
-    public init(registry: Registry, serverAddress: String, metrics: APIMetrics, health: HealthChecks,
-                streams: StreamRegistry, now: @escaping @Sendable () -> MetaV1.MicroTime) {
+    init(registry: Registry, serverAddress: String, metrics: APIMetrics, health: HealthChecks,
+         streams: StreamRegistry, nodeConnections: NodeConnections? = nil, now: @escaping @Sendable () -> MetaV1.MicroTime) {
+        self.nodeConnections = nodeConnections
         self.streams = streams
         self.registry = registry
         let served = registry.allResources.map { CapstanDiscovery.ServedResource($0.info) }
@@ -116,6 +121,15 @@ public final class APIRouter: Sendable {
         let s = request.segments
         let openAPI = self.openAPI
         if s.count == 2, s[1] == "v2" {
+            if OpenAPIV2Protobuf.isRequested(accept: request.accept) {
+                let bytes = openAPIV2Protobuf.withLock { cached in
+                    if let cached { return cached }
+                    let made = (try? JSONValue.parse(openAPI.v2)).map(OpenAPIV2Protobuf.encode) ?? []
+                    cached = made
+                    return made
+                }
+                return APIResponse(contentType: OpenAPIV2Protobuf.contentType, bytes: bytes)
+            }
             if !request.accept.isEmpty, !request.accept.contains("json"), !request.accept.contains("*/*") {
                 return .error(.notAcceptable(accepted: ["application/json"]))
             }
