@@ -69,6 +69,11 @@ public final class APIRouter: Sendable {
         case "api":
             if s.count == 1 { return discoveryRoot(request, core: true) }
             if s[1] != "v1" { return .error(.notFoundPath()) }
+            if s.count == 7, s[2] == "namespaces", s[4] == "pods", s[6] == "log", request.method == .GET {
+                label.verb = "GET"
+                label.resource = "pods/log"
+                return await podLogRoute(request, namespace: s[3], name: s[5])
+            }
             if s.count == 2 {
                 guard let doc = discovery.resourceList(group: "", version: "v1") else { return .error(.notFoundPath()) }
                 return APIResponse(bytes: doc)

@@ -9,6 +9,16 @@ extension APIRouter {
     /// The query parameters `pods/log` passes on to the agent.
     static let logParameters = ["follow", "previous", "sinceSeconds", "sinceTime", "timestamps", "tailLines", "limitBytes"]
 
+    /// `GET /api/v1/namespaces/NS/pods/NAME/log`.
+    func podLogRoute(_ request: APIRequest, namespace: String, name: String) async -> APIResponse {
+        guard let pods = registry.resource(group: "", version: "v1", plural: "pods") else { return .error(.notFoundPath()) }
+        do {
+            return try await podLog(request, pods: pods, namespace: namespace, name: name)
+        } catch {
+            return .error(error)
+        }
+    }
+
     func podLog(_ request: APIRequest, pods: RegisteredResource, namespace: String, name: String) async throws(APIError) -> APIResponse {
         let pod = try await registry.get(pods, namespace: namespace, name: name)
         guard case .object(let object)? = try? pod.object() else {

@@ -160,8 +160,6 @@ extension APIRouter {
                 "kind": .string("Status"), "apiVersion": .string("v1"), "metadata": .object([:]), "status": .string("Success"),
                 "code": .int(201),
             ]).serialized())
-        case ("log", .GET) where r.kind == "Pod":
-            return try await podLog(request, pods: r, namespace: namespace ?? "default", name: name)
         case ("finalize", .PUT):
             try requireJSONBody(request)
             let result = try await registry.finalizeNamespace(name: name, body: request.body, options: try writeOptions(q))
