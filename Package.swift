@@ -116,7 +116,7 @@ let package = Package(
             name: "CapstanAPIServer",
             dependencies: [
                 "CapstanAPI", "CapstanAPIMachinery", "CapstanDiscovery", "CapstanTables", "CapstanRegistry",
-                "CapstanStorage", "CapstanStorageSQLite", "CapstanPKI", "CapstanProtobuf",
+                "CapstanStorage", "CapstanStorageSQLite", "CapstanStorageEtcd", "CapstanPKI", "CapstanProtobuf", "CapstanClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -270,7 +270,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CapstanAPIServerTests",
-            dependencies: ["CapstanAPIServer", "CapstanRegistry", "CapstanStorage", "CapstanPKI"],
+            dependencies: ["CapstanAPIServer", "CapstanRegistry", "CapstanStorage", "CapstanStorageEtcd", "CapstanPKI"],
             swiftSettings: strict
         ),
     ],

@@ -2,6 +2,7 @@ import CapstanAPI
 import CapstanPKI
 import CapstanRegistry
 import CapstanStorage
+import CapstanStorageEtcd
 import CapstanStorageSQLite
 import Logging
 import NIOCore
@@ -27,6 +28,8 @@ public struct APIServerConfiguration: Sendable {
     public var serviceCIDR = "10.43.0.0/16"
     /// Serve plain HTTP instead of TLS (tests only).
     public var insecureHTTP = false
+    /// How often the storage log is compacted (zero: never).
+    public var compactionInterval: Duration = .seconds(300)
 
     public init() {}
 }
@@ -75,7 +78,8 @@ public final class APIServer: Service, Sendable {
             return try SQLiteStorage(path: String(store.dropFirst("sqlite://".count)))
         }
         if store.hasPrefix("etcd://") {
-            throw APIServerError(description: "--datastore etcd:// is not available in this build yet; use sqlite://PATH")
+            let etcd = try EtcdStorage(endpoints: store)
+            return etcd
         }
         throw APIServerError(description: "unknown --datastore \"\(store)\": expected sqlite://PATH or etcd://HOST:PORT[,HOST:PORT]")
     }
@@ -90,8 +94,10 @@ public final class APIServer: Service, Sendable {
         let tokens = try configuration.tokenFile.map { try TokenFile.load(path: $0) }
         let authenticator = Authenticator(tokens: tokens)
         let advertised = configuration.bindAddress == "0.0.0.0" ? "127.0.0.1" : configuration.bindAddress
+        let nodeConnections = try pki.map { try NodeConnections(pki: $0, logger: logger) }
+        self.nodeConnections = nodeConnections
         let router = APIRouter(registry: registry, serverAddress: "\(advertised):\(configuration.port)",
-                               metrics: metrics, health: health, streams: streams, now: {
+                               metrics: metrics, health: health, streams: streams, nodeConnections: nodeConnections, now: {
                                    let t = Date().timeIntervalSince1970
                                    return MetaV1.MicroTime(secondsSinceEpoch: Int64(t),
                                                            microseconds: Int32((t - t.rounded(.down)) * 1_000_000))
@@ -121,6 +127,7 @@ public final class APIServer: Service, Sendable {
     }
 
     let ready: ReadyFlag
+    let nodeConnections: NodeConnections?
 
     /// The port serving (after `run` bound it).
     public var port: Int? { http.port }
@@ -145,12 +152,16 @@ public final class APIServer: Service, Sendable {
         } onGracefulShutdown: {
             Task { await self.http.shutdown() }
         }
+        await nodeConnections?.shutdown()
         await storage.close()
     }
 
     private func serve(onReady: @escaping @Sendable (Int) async -> Void) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await self.registry.run() }
+            // Lease expiry (events' TTLs) and periodic compaction of the storage log.
+            group.addTask { try? await self.storage.run() }
+            group.addTask { await Self.compactPeriodically(self.storage, every: self.configuration.compactionInterval, logger: self.logger) }
             try await registry.waitUntilReady()
             logger.debug("caches ready")
             let host = configuration.bindAddress == "0.0.0.0" ? "127.0.0.1" : configuration.bindAddress
@@ -173,6 +184,28 @@ public final class APIServer: Service, Sendable {
             // The HTTP server returning (shutdown) ends everything else.
             try await group.next()
             group.cancelAll()
+        }
+    }
+
+    /// Every `interval`, compacts the log up to the revision that was current one interval
+    /// earlier (as kube-apiserver does): watchers and paginated lists get `interval` to catch up.
+    static func compactPeriodically(_ storage: any StorageBackend, every interval: Duration, logger: Logger) async {
+        guard interval > .zero else { return }
+        var previous: Int64?
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: interval)
+                let current = try await storage.currentRevision()
+                if let previous, previous > 0 {
+                    try await storage.compact(upTo: previous)
+                    logger.debug("compacted storage", metadata: ["revision": "\(previous)"])
+                }
+                previous = current
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.warning("storage compaction failed: \(error)")
+            }
         }
     }
 

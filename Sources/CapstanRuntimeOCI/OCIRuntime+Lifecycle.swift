@@ -29,8 +29,11 @@ extension OCIRuntime {
             throw RuntimeError(.startFailed, "\(error)")
         }
         let logsDone = LogCompletion(streams: 2)
-        PipeReader.log(out.read, stream: .stdout, path: container.config.logPath) { logsDone.finished() }
-        PipeReader.log(err.read, stream: .stderr, path: container.config.logPath) { logsDone.finished() }
+        let logFile = container.config.logPath.map {
+            ContainerLogFile(path: $0, maxSize: configuration.containerLogMaxSize, maxFiles: configuration.containerLogMaxFiles)
+        }
+        PipeReader.log(out.read, stream: .stdout, file: logFile) { logsDone.finished() }
+        PipeReader.log(err.read, stream: .stderr, file: logFile) { logsDone.finished() }
         let runtimeLog = bundle + "/runtime.log"
         let create = runtimeCommand(["--log", runtimeLog, "--log-format", "json", "create", "--bundle", bundle, "--pid-file", bundle + "/pid", id])
         var createStatus: Int32 = -1

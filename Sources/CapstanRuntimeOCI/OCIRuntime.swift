@@ -34,12 +34,21 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
         public var cgroupParent: String
         /// Clamp negative oomScoreAdj to 0 (needed without CAP_SYS_RESOURCE).
         public var clampOOMScoreAdj: Bool
+        /// A container log file is rotated when it would grow past this (kubelet: containerLogMaxSize).
+        public var containerLogMaxSize: Int64
+        /// Log files kept per container, the current one included (kubelet: containerLogMaxFiles).
+        public var containerLogMaxFiles: Int
 
-        public init(runtimeBinary: String = "runc", stateRoot: String = "/run/capstan", cgroupParent: String = "/capstan", clampOOMScoreAdj: Bool = true) {
+        public init(
+            runtimeBinary: String = "runc", stateRoot: String = "/run/capstan", cgroupParent: String = "/capstan",
+            clampOOMScoreAdj: Bool = true, containerLogMaxSize: Int64 = 10 << 20, containerLogMaxFiles: Int = 5
+        ) {
             self.runtimeBinary = runtimeBinary
             self.stateRoot = stateRoot
             self.cgroupParent = cgroupParent
             self.clampOOMScoreAdj = clampOOMScoreAdj
+            self.containerLogMaxSize = containerLogMaxSize
+            self.containerLogMaxFiles = containerLogMaxFiles
         }
     }
 
@@ -150,11 +159,21 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
 
     public func stopPodSandbox(_ id: String, timeout: Duration) async throws {
         guard let containers = state.withLock({ $0.sandboxes[id]?.containers }) else { return }
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        // Every container gets its stop even when one fails; the namespaces are released anyway.
+        let failures = await withTaskGroup(of: (any Error)?.self) { group in
             for container in containers {
-                group.addTask { try await self.stopContainer(container, timeout: timeout) }
+                group.addTask {
+                    do {
+                        try await self.stopContainer(container, timeout: timeout)
+                        return nil
+                    } catch {
+                        return error
+                    }
+                }
             }
-            try await group.waitForAll()
+            var failures: [any Error] = []
+            for await case let failure? in group { failures.append(failure) }
+            return failures
         }
         let namespaces: [String] = state.withLock { state in
             guard var sandbox = state.sandboxes[id], sandbox.status.state == .ready else { return [] }
@@ -163,15 +182,31 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
             return [sandbox.status.ownsNetworkNamespace ? sandbox.status.networkNamespacePath : nil, sandbox.ipc, sandbox.uts].compactMap { $0 }
         }
         HostOps.removeNamespaces(namespaces)
+        if let failure = failures.first { throw failure }
     }
 
     public func removePodSandbox(_ id: String) async throws {
         guard state.withLock({ $0.sandboxes[id] != nil }) else { return }
-        try await stopPodSandbox(id, timeout: .zero)
+        var failure: (any Error)?
+        do {
+            try await stopPodSandbox(id, timeout: .zero)
+        } catch {
+            failure = error
+        }
         let (containers, directory) = state.withLock { state in
             (state.sandboxes[id]?.containers ?? [], state.sandboxes[id]?.directory)
         }
-        for container in containers { try await removeContainer(container) }
+        for container in containers {
+            do {
+                try await removeContainer(container)
+            } catch {
+                failure = failure ?? error
+            }
+        }
+        if let failure {
+            // Keep the sandbox so the caller can retry; its namespaces are already released.
+            throw failure
+        }
         if let directory { try? FileManager.default.removeItem(atPath: directory) }
         state.withLock { _ = $0.sandboxes.removeValue(forKey: id) }
     }

@@ -157,25 +157,10 @@ enum PipeReader {
         }
     }
 
-    /// Copies `fd` to the CRI log file at `path` until EOF; calls `done` afterwards.
-    static func log(_ fd: Int32, stream: CRILogStream, path: String?, done: @escaping @Sendable () -> Void) {
+    /// Copies `fd` into the CRI log file (or discards it) until EOF; calls `done` afterwards.
+    static func log(_ fd: Int32, stream: CRILogStream, file: ContainerLogFile?, done: @escaping @Sendable () -> Void) {
         let thread = Thread {
-            var output: Int32 = -1
-            if let path {
-                output = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
-            }
-            var writer = CRILogWriter(stream: stream) { record in
-                guard output >= 0 else { return }
-                record.withUnsafeBytes { bytes in
-                    var offset = 0
-                    while offset < bytes.count {
-                        let written = Glibc.write(output, bytes.baseAddress! + offset, bytes.count - offset)
-                        if written < 0 && errno == EINTR { continue }
-                        if written <= 0 { return }
-                        offset += written
-                    }
-                }
-            }
+            var writer = CRILogWriter(stream: stream) { record in file?.write(record) }
             var buffer = [UInt8](repeating: 0, count: 32 << 10)
             while true {
                 let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
@@ -185,7 +170,6 @@ enum PipeReader {
             }
             writer.finish(now: Date())
             close(fd)
-            if output >= 0 { close(output) }
             done()
         }
         thread.stackSize = 128 << 10
@@ -193,12 +177,12 @@ enum PipeReader {
     }
 }
 
-@_silgen_name("pipe2")
-private func c_pipe2(_ fds: UnsafeMutablePointer<Int32>, _ flags: Int32) -> Int32
-
 /// Lets a pipe reader give up waiting for EOF.
 final class ReadControl: Sendable {
     private let abandoned = Atomic<Bool>(false)
     func abandon() { abandoned.store(true, ordering: .releasing) }
     var isAbandoned: Bool { abandoned.load(ordering: .acquiring) }
 }
+
+@_silgen_name("pipe2")
+private func c_pipe2(_ fds: UnsafeMutablePointer<Int32>, _ flags: Int32) -> Int32

@@ -349,16 +349,17 @@ struct KubectlVersionSkewTests {
         try await withKubectl(binary) { _, k in
             let resources = try await k.ok("api-resources")
             #expect(resources.contains("deployments") && resources.contains("apps/v1"), "\(resources)")
-            // kubectl 1.27's apply answers "the server could not find the requested resource" (an
-            // OpenAPI/discovery fallback it needs is missing); tracked until fixed.
-            try await withKnownIssue("BUG: kubectl 1.27 apply fails against Capstan", isIntermittent: version != "1.27") {
-                try await k.ok("apply", "-f", "-", stdin: multiDocument)
-                let out = try await k.ok("get", "deploy,svc,cm", "-n", "shop")
-                #expect(out.contains("deployment.apps/web") && out.contains("service/web"), "\(out)")
-                // kubectl <= 1.31 sends JSON for `create deployment`.
-                let created = try await k.ok("create", "deployment", "made", "--image=nginx", "-n", "shop")
-                #expect(created.contains("deployment.apps/made created"), "\(created)")
-            }
+            // kubectl 1.27's client-side apply reads its models from /openapi/v2 in protobuf.
+            try await k.ok("apply", "-f", "-", stdin: multiDocument)
+            let out = try await k.ok("get", "deploy,svc,cm", "-n", "shop")
+            #expect(out.contains("deployment.apps/web") && out.contains("service/web"), "\(out)")
+            // Re-applying after an edit is a strategic merge patch computed from those models.
+            try await k.ok("apply", "-f", "-", stdin: multiDocument.replacingOccurrences(of: "replicas: 2", with: "replicas: 3"))
+            let replicas = try await k.ok("get", "deploy", "web", "-n", "shop", "-o", "jsonpath={.spec.replicas}")
+            #expect(replicas == "3", "\(replicas)")
+            // kubectl <= 1.31 sends JSON for `create deployment`.
+            let created = try await k.ok("create", "deployment", "made", "--image=nginx", "-n", "shop")
+            #expect(created.contains("deployment.apps/made created"), "\(created)")
         }
     }
 }

@@ -18,10 +18,8 @@ struct ServiceAllocationTests {
             let r = try await s.http.post(Self.services, service("second", clusterIP: "10.43.9.9"))
             expectStatus(r, 422, "Invalid")
             #expect(r.json.at("details.causes")?.array?.contains { $0["field"]?.string?.hasPrefix("spec.clusterIP") == true } == true, "\(r)")
-            withKnownIssue("BUG: the 422 for an allocation failure names no Service: 'Service \"\" is invalid', no details.name") {
-                #expect(r.json.at("details.name")?.string == "second", "the Status names the Service: \(r)")
-                #expect(r.json["message"]?.string?.hasPrefix("Service \"second\" is invalid") == true, "\(r)")
-            }
+            #expect(r.json.at("details.name")?.string == "second", "the Status names the Service: \(r)")
+            #expect(r.json["message"]?.string?.hasPrefix("Service \"second\" is invalid") == true, "\(r)")
             let outside = try await s.http.post(Self.services, service("outside", clusterIP: "192.168.1.1"))
             expectStatus(outside, 422, "Invalid")
         }

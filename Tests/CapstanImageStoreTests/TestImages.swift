@@ -15,6 +15,7 @@ enum TestImages {
                 .appendingPathComponent("scripts/build-test-image.sh").path
             try Shell.run([script, directory])
             built = directory
+            removeAtExit(directory)
             return directory
         }
     }
@@ -113,4 +114,14 @@ func withTemporaryRoot<T>(_ body: (String) async throws -> T) async throws -> T 
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("capstan-images-\(UUID().uuidString)").path
     defer { try? FileManager.default.removeItem(atPath: root) }
     return try await body(root)
+}
+
+/// Test images are shared by the tests of one process and removed when it exits.
+nonisolated(unsafe) private var directoriesToRemove: [String] = []
+
+private func removeAtExit(_ directory: String) {
+    directoriesToRemove.append(directory)
+    atexit {
+        for directory in directoriesToRemove { try? FileManager.default.removeItem(atPath: directory) }
+    }
 }

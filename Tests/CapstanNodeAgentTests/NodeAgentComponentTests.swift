@@ -45,6 +45,15 @@ func withAgent<R>(_ client: APIClient, runtime: FakeContainerRuntime, clock: Age
     }
 }
 
+/// `withAgent` with a fresh fake runtime on a fast clock (holding `busybox:1.36` unless `image` is false).
+func withFakeAgent<R>(_ client: APIClient, image: Bool = true, server: AgentServerConfiguration? = nil,
+                      _ body: (FakeContainerRuntime, NodeAgent) async throws -> R) async throws -> R {
+    let fast = FastClock()
+    let runtime = FakeContainerRuntime(now: { fast.agentClock.now() })
+    if image { runtime.addImage("busybox:1.36") }
+    return try await withAgent(client, runtime: runtime, clock: fast.agentClock, server: server) { try await body(runtime, $0) }
+}
+
 func boundPod(_ name: String, command: [String], node: String = "node-1", grace: Int64? = nil,
               readiness: CoreV1.Probe? = nil) -> CoreV1.Pod {
     CoreV1.Pod(metadata: MetaV1.ObjectMeta(name: name, namespace: "default"),
@@ -56,9 +65,7 @@ func boundPod(_ name: String, command: [String], node: String = "node-1", grace:
 @Suite(.serialized) struct NodeAgentComponentTests {
     @Test func registersNodeWithLeaseAndRenewsIt() async throws {
         try await withClient { client, _ in
-            let fast = FastClock()
-            let runtime = FakeContainerRuntime(now: { fast.agentClock.now() })
-            try await withAgent(client, runtime: runtime, clock: fast.agentClock) { _ in
+            try await withFakeAgent(client, image: false) { _, _ in
                 #expect(await eventually { (try? await client.get(CoordinationV1.Lease.self, name: "node-1", namespace: "kube-node-lease")) != nil })
                 let node = try await client.get(CoreV1.Node.self, name: "node-1")
                 #expect(node.metadata?.labels?["kubernetes.io/hostname"] == "node-1")
@@ -77,10 +84,7 @@ func boundPod(_ name: String, command: [String], node: String = "node-1", grace:
 
     @Test func boundPodBecomesRunningAndReady() async throws {
         try await withClient { client, _ in
-            let fast = FastClock()
-            let runtime = FakeContainerRuntime(now: { fast.agentClock.now() })
-            runtime.addImage("busybox:1.36")
-            try await withAgent(client, runtime: runtime, clock: fast.agentClock) { _ in
+            try await withFakeAgent(client) { runtime, _ in
                 let probe = CoreV1.Probe(exec: CoreV1.ExecAction(command: ["fake", "exit", "0"]), periodSeconds: 5)
                 _ = try await client.create(boundPod("web", command: ["sleep", "infinity"], readiness: probe))
                 var pod: CoreV1.Pod?
@@ -104,10 +108,7 @@ func boundPod(_ name: String, command: [String], node: String = "node-1", grace:
 
     @Test func crashingContainerGoesIntoCrashLoopBackOffWithGrowingDelays() async throws {
         try await withClient { client, _ in
-            let fast = FastClock()
-            let runtime = FakeContainerRuntime(now: { fast.agentClock.now() })
-            runtime.addImage("busybox:1.36")
-            try await withAgent(client, runtime: runtime, clock: fast.agentClock) { _ in
+            try await withFakeAgent(client) { runtime, _ in
                 _ = try await client.create(boundPod("crash", command: ["fake", "exit", "3"]))
                 var messages = Set<String>()
                 var last: CoreV1.ContainerStatus?
@@ -131,10 +132,7 @@ func boundPod(_ name: String, command: [String], node: String = "node-1", grace:
 
     @Test func gracefulDeletionStopsContainersThenFinalizes() async throws {
         try await withClient { client, _ in
-            let fast = FastClock()
-            let runtime = FakeContainerRuntime(now: { fast.agentClock.now() })
-            runtime.addImage("busybox:1.36")
-            try await withAgent(client, runtime: runtime, clock: fast.agentClock) { _ in
+            try await withFakeAgent(client) { runtime, _ in
                 var pod = boundPod("doomed", command: ["sleep", "infinity"], grace: 7)
                 pod.spec?.containers[0].lifecycle = CoreV1.Lifecycle(preStop: CoreV1.LifecycleHandler(exec: CoreV1.ExecAction(command: ["fake", "echo", "bye"])))
                 _ = try await client.create(pod)
@@ -182,9 +180,7 @@ func boundPod(_ name: String, command: [String], node: String = "node-1", grace:
 
     @Test func errImagePullThenImagePullBackOff() async throws {
         try await withClient { client, _ in
-            let fast = FastClock()
-            let runtime = FakeContainerRuntime(now: { fast.agentClock.now() })
-            try await withAgent(client, runtime: runtime, clock: fast.agentClock) { _ in
+            try await withFakeAgent(client, image: false) { _, _ in
                 _ = try await client.create(boundPod("nope", command: ["sleep", "1"]))
                 var reasons = Set<String>()
                 #expect(await eventually {
@@ -206,9 +202,6 @@ func boundPod(_ name: String, command: [String], node: String = "node-1", grace:
 
     @Test func servesContainerLogsToClientsWithClusterCertificates() async throws {
         try await withClient { client, server in
-            let fast = FastClock()
-            let runtime = FakeContainerRuntime(now: { fast.agentClock.now() })
-            runtime.addImage("busybox:1.36")
             let endpoint = try AgentServerConfiguration.selfSigned(nodeName: "node-1", ipAddresses: ["127.0.0.1"], bindAddress: "127.0.0.1",
                                                                    port: 0, clientCAPEM: server.pki.caCertificatePEM)
             try await withTemporaryDirectory { directory in
@@ -216,7 +209,7 @@ func boundPod(_ name: String, command: [String], node: String = "node-1", grace:
                 let key = directory + "/admin.key"
                 try server.pki.adminCertificatePEM.write(toFile: cert, atomically: true, encoding: .utf8)
                 try server.pki.adminPrivateKeyPEM.write(toFile: key, atomically: true, encoding: .utf8)
-                try await withAgent(client, runtime: runtime, clock: fast.agentClock, server: endpoint) { agent in
+                try await withFakeAgent(client, server: endpoint) { _, agent in
                     var pod = boundPod("hello", command: ["fake", "echo", "hello", "world"])
                     pod.spec?.restartPolicy = "Never"
                     _ = try await client.create(pod)

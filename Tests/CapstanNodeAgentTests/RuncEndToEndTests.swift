@@ -49,6 +49,12 @@ private let canRunContainers = getuid() == 0 && FileManager.default.isExecutable
             pod = try await client.create(pod)
             let start = ContinuousClock.now
             var seen: CoreV1.Pod?
+            let running = await eventually(timeout: .seconds(30), every: .milliseconds(5)) {
+                seen = try? await client.get(CoreV1.Pod.self, name: "bb", namespace: "default")
+                return seen?.status?.phase == "Running"
+            }
+            #expect(running)
+            print("runc pod Running after \(ContinuousClock.now - start)")
             let ready = await eventually(timeout: .seconds(30)) {
                 seen = try? await client.get(CoreV1.Pod.self, name: "bb", namespace: "default")
                 return seen?.status?.conditions?.first { $0.type == "Ready" }?.status == "True"

@@ -21,6 +21,7 @@ enum RuntimeFixture {
             let output = try Subprocess.runBlocking([script, directory])
             guard output == 0 else { throw RuntimeError(.internalError, "build-test-image.sh failed (\(output))") }
             built = directory
+            removeAtExit(directory)
             return directory + "/busybox-oci.tar"
         }
     }
@@ -46,6 +47,12 @@ enum RuntimeFixture {
         for sandbox in (try? await runtime.listPodSandboxes(PodSandboxFilter())) ?? [] {
             try? await runtime.removePodSandbox(sandbox.id)
         }
+        // Whatever a failed test left mounted (namespace files, rootfs overlays) goes too.
+        let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        for line in mounts.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            if fields.count > 4, fields[4].hasPrefix(scratch) { HostOps.unmount(String(fields[4])) }
+        }
         HostOps.removeCgroup(cgroupParent)
         try? FileManager.default.removeItem(atPath: scratch)
         if let failure { throw failure }
@@ -59,5 +66,15 @@ extension Subprocess {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         return exitCode(fromWaitStatus: status)
+    }
+}
+
+/// Test images are shared by the tests of one process and removed when it exits.
+nonisolated(unsafe) private var directoriesToRemove: [String] = []
+
+private func removeAtExit(_ directory: String) {
+    directoriesToRemove.append(directory)
+    atexit {
+        for directory in directoriesToRemove { try? FileManager.default.removeItem(atPath: directory) }
     }
 }

@@ -96,6 +96,20 @@ struct SpecBuilderTests {
         #expect(parsed.first?.timestamp == "2016-10-06T00:17:09.500000000Z")
     }
 
+    @Test("log files rotate by size and keep at most maxFiles")
+    func rotation() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("capstan-logrot-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = ContainerLogFile(path: directory + "/0.log", maxSize: 100, maxFiles: 3)
+        let record = Array(String(repeating: "x", count: 39).utf8) + [0x0A]
+        for _ in 0 ..< 10 { file.write(record) }
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        #expect(names.count == 3 && names.first == "0.log" && names.dropFirst().allSatisfy { $0.hasPrefix("0.log.") })
+        // 10 records of 40 bytes, 2 per file: the current file holds the last 2.
+        #expect(try Data(contentsOf: URL(fileURLWithPath: directory + "/0.log")).count == 80)
+    }
+
     @Test("signal names and exit statuses")
     func signals() {
         #expect(OCIRuntime.signalNumber("SIGQUIT") == SIGQUIT && OCIRuntime.signalNumber("term") == SIGTERM && OCIRuntime.signalNumber("9") == 9)

@@ -190,11 +190,13 @@ public final class HTTPServer: Sendable {
             } else {
                 headers.replaceOrAdd(name: "content-length", value: String(bytes.count))
             }
-            try await outbound.write(.head(HTTPResponseHead(version: version, status: response.status, headers: headers)))
+            // One hand-over to the event loop for the whole response (head, body, end).
+            let head = HTTPServerResponsePart.head(HTTPResponseHead(version: version, status: response.status, headers: headers))
             if request.method != .HEAD, !bytes.isEmpty {
-                try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: bytes))))
+                try await outbound.write(contentsOf: [head, .body(.byteBuffer(ByteBuffer(bytes: bytes))), .end(nil)])
+            } else {
+                try await outbound.write(contentsOf: [head, .end(nil)])
             }
-            try await outbound.write(.end(nil))
         case .stream(let produce):
             headers.remove(name: "content-length")
             try await outbound.write(.head(HTTPResponseHead(version: version, status: response.status, headers: headers)))

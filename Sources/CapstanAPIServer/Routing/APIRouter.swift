@@ -12,6 +12,8 @@ public final class APIRouter: Sendable {
     let discovery: DiscoveryDocuments
     /// Built on first use: an idle server does not hold the documents (several MB).
     let openAPIDocuments: Mutex<OpenAPIDocuments?> = Mutex(nil)
+    /// The v2 document in protobuf (older kubectl asks for it), built on first request.
+    let openAPIV2Protobuf: Mutex<[UInt8]?> = Mutex(nil)
     let served: [CapstanDiscovery.ServedResource]
     let metrics: APIMetrics
     let health: HealthChecks
@@ -19,10 +21,14 @@ public final class APIRouter: Sendable {
     let now: @Sendable () -> MetaV1.MicroTime
     /// Checks tokens for TokenReview.
     let tokenAuthenticator: Authenticator?
+    /// Clients of the node agents (pods/log); nil without a PKI.
+    let nodeConnections: NodeConnections?
 
-    public init(registry: Registry, serverAddress: String, metrics: APIMetrics, health: HealthChecks,
-                streams: StreamRegistry, now: @escaping @Sendable () -> MetaV1.MicroTime, authenticator: Authenticator? = nil) {
+    init(registry: Registry, serverAddress: String, metrics: APIMetrics, health: HealthChecks,
+         streams: StreamRegistry, nodeConnections: NodeConnections? = nil,
+         now: @escaping @Sendable () -> MetaV1.MicroTime, authenticator: Authenticator? = nil) {
         self.tokenAuthenticator = authenticator
+        self.nodeConnections = nodeConnections
         self.streams = streams
         self.registry = registry
         let served = registry.allResources.map { CapstanDiscovery.ServedResource($0.info) }
@@ -67,6 +73,11 @@ public final class APIRouter: Sendable {
         case "api":
             if s.count == 1 { return discoveryRoot(request, core: true) }
             if s[1] != "v1" { return .error(.notFoundPath()) }
+            if s.count == 7, s[2] == "namespaces", s[4] == "pods", s[6] == "log", request.method == .GET {
+                label.verb = "GET"
+                label.resource = "pods/log"
+                return await podLogRoute(request, namespace: s[3], name: s[5])
+            }
             if s.count == 2 {
                 guard let doc = discovery.resourceList(group: "", version: "v1") else { return .error(.notFoundPath()) }
                 return APIResponse(bytes: doc)
@@ -119,6 +130,15 @@ public final class APIRouter: Sendable {
         let s = request.segments
         let openAPI = self.openAPI
         if s.count == 2, s[1] == "v2" {
+            if OpenAPIV2Protobuf.isRequested(accept: request.accept) {
+                let bytes = openAPIV2Protobuf.withLock { cached in
+                    if let cached { return cached }
+                    let made = (try? JSONValue.parse(openAPI.v2)).map(OpenAPIV2Protobuf.encode) ?? []
+                    cached = made
+                    return made
+                }
+                return APIResponse(contentType: OpenAPIV2Protobuf.contentType, bytes: bytes)
+            }
             if !request.accept.isEmpty, !request.accept.contains("json"), !request.accept.contains("*/*") {
                 return .error(.notAcceptable(accepted: ["application/json"]))
             }

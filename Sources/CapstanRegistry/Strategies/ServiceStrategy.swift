@@ -69,15 +69,15 @@ public final class ServiceAllocator: Sendable {
     }
 
     /// Reserves `requested` (if given and free) or the next free address.
-    func allocateIP(_ requested: String?) throws(APIError) -> String {
+    func allocateIP(_ requested: String?, service name: String = "") throws(APIError) -> String {
         try state.withLock { (s: inout State) throws(APIError) -> String in
             if let requested, !requested.isEmpty {
                 guard let v = Self.parseIPv4(requested), v & ~(size - 1) == network, v != network, v != network + size - 1 else {
-                    throw ServiceAllocator.invalid("spec.clusterIPs", requested,
+                    throw ServiceAllocator.invalid(name, "spec.clusterIPs", requested,
                                                 "failed to allocate IP \(requested): provided IP is not in the valid range. The range of valid IPs is \(Self.format(network))/\(32 - size.trailingZeroBitCount)")
                 }
                 guard s.ips.insert(v).inserted else {
-                    throw ServiceAllocator.invalid("spec.clusterIPs", requested,
+                    throw ServiceAllocator.invalid(name, "spec.clusterIPs", requested,
                                                 "failed to allocate IP \(requested): provided IP is already allocated")
                 }
                 return requested
@@ -91,15 +91,15 @@ public final class ServiceAllocator: Sendable {
         }
     }
 
-    func allocatePort(_ requested: Int64?) throws(APIError) -> Int64 {
+    func allocatePort(_ requested: Int64?, service name: String = "") throws(APIError) -> Int64 {
         try state.withLock { (s: inout State) throws(APIError) -> Int64 in
             if let requested, requested != 0 {
                 guard Self.nodePortRange.contains(requested) else {
-                    throw ServiceAllocator.invalid("spec.ports[].nodePort", String(requested),
+                    throw ServiceAllocator.invalid(name, "spec.ports[].nodePort", String(requested),
                                                 "provided port is not in the valid range. The range of valid ports is 30000-32767")
                 }
                 guard s.ports.insert(requested).inserted else {
-                    throw ServiceAllocator.invalid("spec.ports[].nodePort", String(requested), "provided port is already allocated")
+                    throw ServiceAllocator.invalid(name, "spec.ports[].nodePort", String(requested), "provided port is already allocated")
                 }
                 return requested
             }
@@ -112,8 +112,8 @@ public final class ServiceAllocator: Sendable {
         }
     }
 
-    static func invalid(_ path: String, _ value: String, _ detail: String) -> APIError {
-        APIError.invalid(GroupKind(kind: "Service"), name: "", errors: [.invalid(FieldPath(path), value: value, detail)])
+    static func invalid(_ name: String, _ path: String, _ value: String, _ detail: String) -> APIError {
+        APIError.invalid(GroupKind(kind: "Service"), name: name, errors: [.invalid(FieldPath(path), value: value, detail)])
     }
 
     func release(ips: [String], ports: [Int64]) {
@@ -157,7 +157,7 @@ struct ServiceStrategy: ResourceStrategy {
                 spec["clusterIP"] = .string("None")
                 spec["clusterIPs"] = .array([.string("None")])
             } else {
-                let ip = try allocator.allocateIP(requested)
+                let ip = try allocator.allocateIP(requested, service: object.object("metadata")?.string("name") ?? "")
                 spec["clusterIP"] = .string(ip)
                 spec["clusterIPs"] = .array([.string(ip)])
             }
@@ -168,7 +168,7 @@ struct ServiceStrategy: ResourceStrategy {
             var ports = spec.array("ports") ?? []
             for i in ports.indices {
                 guard case .object(var p) = ports[i] else { continue }
-                p["nodePort"] = .int(try allocator.allocatePort(p.int("nodePort")))
+                p["nodePort"] = .int(try allocator.allocatePort(p.int("nodePort"), service: object.object("metadata")?.string("name") ?? ""))
                 ports[i] = .object(p)
             }
             spec["ports"] = .array(ports)

@@ -20,6 +20,8 @@ final class TestServer: Sendable {
         case memory
         /// SQLite in the data directory (what `capstan server` uses).
         case sqlite
+        /// etcd at these endpoints (`etcd://host:port,...`).
+        case etcd(String)
     }
 
     let server: APIServer
@@ -57,14 +59,15 @@ final class TestServer: Sendable {
         config.insecureHTTP = !tls
         config.tokenFile = tokenFile
         config.serviceCIDR = "10.43.0.0/16"
+        if case .etcd(let endpoints) = store { config.datastore = endpoints }
         var logger = Logger(label: "capstan.apitest")
         logger.logLevel = .critical
         let server: APIServer
         do {
-            if tls || store == .sqlite {
-                server = try await APIServer.open(config, logger: logger)
-            } else {
+            if case .memory = store, !tls {
                 server = try APIServer(configuration: config, storage: MemoryStorage(), pki: nil, logger: logger)
+            } else {
+                server = try await APIServer.open(config, logger: logger)
             }
         } catch {
             try? FileManager.default.removeItem(atPath: dir)

@@ -1,0 +1,77 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A container's CRI log file, shared by its stdout and stderr readers. Records are appended
+/// whole; when the next record would pass `maxSize` the file is renamed to
+/// `<path>.<YYYYMMDD-hhmmss>` and a new one is started, keeping at most `maxFiles` files
+/// (the current one included), as the kubelet's containerLogMaxSize/MaxFiles do.
+final class ContainerLogFile: Sendable {
+    private struct State {
+        var fd: Int32
+        var size: Int64
+    }
+
+    let path: String
+    let maxSize: Int64
+    let maxFiles: Int
+    private let state: Mutex<State>
+
+    init(path: String, maxSize: Int64, maxFiles: Int) {
+        self.path = path
+        self.maxSize = maxSize
+        self.maxFiles = max(1, maxFiles)
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+        var info = stat()
+        let size = fd >= 0 && fstat(fd, &info) == 0 ? Int64(info.st_size) : 0
+        state = Mutex(State(fd: fd, size: size))
+    }
+
+    deinit {
+        state.withLock { state in
+            if state.fd >= 0 { close(state.fd) }
+        }
+    }
+
+    func write(_ record: [UInt8]) {
+        state.withLock { state in
+            if state.size > 0, state.size + Int64(record.count) > maxSize { rotate(&state) }
+            guard state.fd >= 0 else { return }
+            record.withUnsafeBytes { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let written = Glibc.write(state.fd, bytes.baseAddress! + offset, bytes.count - offset)
+                    if written < 0 && errno == EINTR { continue }
+                    if written <= 0 { return }
+                    offset += written
+                }
+            }
+            state.size += Int64(record.count)
+        }
+    }
+
+    private func rotate(_ state: inout State) {
+        if state.fd >= 0 { close(state.fd) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        var target = path + "." + formatter.string(from: Date())
+        var suffix = 1
+        while FileManager.default.fileExists(atPath: target) {
+            target = path + "." + formatter.string(from: Date()) + "-\(suffix)"
+            suffix += 1
+        }
+        rename(path, target)
+        let directory = (path as NSString).deletingLastPathComponent
+        let base = (path as NSString).lastPathComponent + "."
+        let rotated = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix(base) }.sorted()
+        for old in rotated.dropLast(maxFiles - 1) {
+            try? FileManager.default.removeItem(atPath: directory + "/" + old)
+        }
+        state.fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+        state.size = 0
+    }
+}
