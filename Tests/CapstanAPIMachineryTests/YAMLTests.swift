@@ -106,6 +106,37 @@ struct YAMLTests {
         #expect(try YAML.parse("a: -.Inf")["a"] == .double(-.infinity))
     }
 
+    /// Random edits of a manifest either parse or fail with a YAMLError; never a crash or a hang.
+    @Test func mutatedManifestsNeverCrash() {
+        let base = Array("""
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: "x"   # c
+          labels: {a: b, 'c': [1, 2]}
+        data:
+          k: |-
+            line
+          - item: 'q''s'
+        """.utf8)
+        let alphabet = Array(" \n\t:-#[]{},'\"|>!&*?%\\ab1.".utf8)
+        var rng = SeededGenerator(seed: 42)
+        var parsed = 0
+        for _ in 0..<3000 {
+            var bytes = base
+            for _ in 0..<(1 + rng.below(4)) {
+                let i = rng.below(bytes.count)
+                switch rng.below(3) {
+                case 0: bytes[i] = alphabet[rng.below(alphabet.count)]
+                case 1: bytes.insert(alphabet[rng.below(alphabet.count)], at: i)
+                default: bytes.remove(at: i)
+                }
+            }
+            if (try? YAML.parse(bytes)) != nil { parsed += 1 }
+        }
+        #expect(parsed > 0)
+    }
+
     @Test func deepNestingIsAnErrorNotACrash() {
         let deep = String(repeating: "[", count: 500) + String(repeating: "]", count: 500)
         #expect(throws: YAMLError.self) { try YAML.parse("a: " + deep) }
