@@ -56,6 +56,10 @@ public final class Scheduler: Sendable {
         public var schedulingTime: Duration = .zero
         /// Time binding requests took, summed over all of them.
         public var bindingTime: Duration = .zero
+        /// Pods waiting in the scheduling queue (active, back-off, unschedulable), as of the last tick.
+        public var queuedPods = 0
+        /// Binding requests sent and not answered yet.
+        public var bindingsInFlight = 0
     }
 
     public let configuration: Configuration
@@ -163,6 +167,8 @@ public final class Scheduler: Sendable {
 
     private func bind(_ task: SchedulerCore.BindingTask, loop: SchedulerLoop) async {
         let start = ContinuousClock.now
+        stats.withLock { $0.bindingsInFlight += 1 }
+        defer { stats.withLock { $0.bindingsInFlight -= 1 } }
         do {
             try await client.bind(task.binding)
             let elapsed = ContinuousClock.now - start

@@ -54,6 +54,8 @@ actor SchedulerLoop {
 
     func tick() {
         for outcome in core.tick() { handle(outcome) }
+        let queued = core.queue.count
+        scheduler.stats.withLock { $0.queuedPods = queued }
         wake.yield()
     }
 

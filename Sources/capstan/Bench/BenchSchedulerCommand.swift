@@ -109,12 +109,14 @@ struct BenchSchedulerCommand: AsyncParsableCommand {
         let schedulerDone = Task { () -> ContinuousClock.Instant? in
             var lastPrint = ContinuousClock.now
             while !Task.isCancelled {
-                let scheduled = scheduler.statistics.scheduled - before.scheduled
+                let now = scheduler.statistics
+                let scheduled = now.scheduled - before.scheduled
                 if scheduled >= pods { return ContinuousClock.now }
                 if timeline, ContinuousClock.now - lastPrint >= .seconds(1) {
                     lastPrint = ContinuousClock.now
-                    print(String(format: "  t=%.1fs bindings written %d, seen bound %d", Percentile.ms(lastPrint - start) / 1000,
-                                 scheduled, progress.boundCount))
+                    print(String(format: "  t=%.1fs bindings written %d, seen bound %d, queued %d, bindings in flight %d",
+                                 Percentile.ms(lastPrint - start) / 1000, scheduled, progress.boundCount, now.queuedPods,
+                                 now.bindingsInFlight))
                 }
                 try? await Task.sleep(for: .milliseconds(10))
             }
