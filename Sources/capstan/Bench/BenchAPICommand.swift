@@ -219,13 +219,14 @@ struct ChildServer {
 
     var pid: Int32 { process.processIdentifier }
 
-    static func start(dataDir: String) throws -> ChildServer {
+    /// Starts `capstan server` (the API server alone unless `apiOnly` is false).
+    static func start(dataDir: String, apiOnly: Bool = true) throws -> ChildServer {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
         if !FileManager.default.isExecutableFile(atPath: process.executableURL!.path) {
             process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         }
-        process.arguments = ["server", "--data-dir", dataDir, "--port", "0", "--api-only"]
+        process.arguments = ["server", "--data-dir", dataDir, "--port", "0"] + (apiOnly ? ["--api-only"] : [])
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice

@@ -1,0 +1,140 @@
+import ArgumentParser
+import CapstanAPI
+import CapstanClient
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `capstan bench pods`: pods created at once on one real node (a `capstan agent` child with
+/// runc, the image already in its store), measured from the API create to Running seen by a
+/// watch; plus the agent's idle RSS. The control plane is a `capstan server` child.
+struct BenchPodsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pods",
+        abstract: "Measure pod start-up on a real node: API create to Running seen by watch, and agent memory.")
+
+    @Option(name: .long, help: "Pods created at once.")
+    var pods = 20
+
+    @Option(name: .long, help: "OCI runtime of the agent: runc or crun.")
+    var runtime = "runc"
+
+    @Option(name: .long, help: "Image archive to import first (default: built with scripts/build-test-image.sh).")
+    var archive: String?
+
+    @Option(name: .long, help: "Image the pods run (must be in the archive).")
+    var image = "capstan.test/busybox:latest"
+
+    func run() async throws {
+        guard getuid() == 0 else { throw ValidationError("bench pods runs real containers: run it as root") }
+        let id = String(UInt32.random(in: 0..<UInt32.max), radix: 16)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("capstan-bench-pods-\(id)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let bridge = "cbp\(id.prefix(8))"
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        defer {
+            _ = try? BenchUpCommand.runQuietly("/sbin/ip", ["link", "del", bridge])
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+
+        // The image, in the agent's store.
+        var archivePath = archive
+        if archivePath == nil {
+            let script = FileManager.default.currentDirectoryPath + "/scripts/build-test-image.sh"
+            guard FileManager.default.fileExists(atPath: script) else {
+                throw ValidationError("no --archive and no scripts/build-test-image.sh here: run from the repository or pass --archive")
+            }
+            _ = try BenchUpCommand.runQuietly("/bin/bash", [script, dir + "/image"])
+            archivePath = dir + "/image/busybox-oci.tar"
+        }
+        _ = try BenchUpCommand.runQuietly(executable, ["image", "import", "--root", dir + "/agent/images",
+                                                       "--base-name", "capstan.test/busybox", archivePath!])
+
+        let server = try ChildServer.start(dataDir: dir + "/server", apiOnly: false)
+        defer { server.stop() }
+        let kubeconfig = dir + "/server/kubeconfig"
+        let agent = Process()
+        agent.executableURL = URL(fileURLWithPath: executable)
+        agent.arguments = ["agent", "--kubeconfig", kubeconfig, "--node-name", "bench-node", "--runtime", runtime,
+                           "--root", dir + "/agent", "--port", "0", "--bridge", bridge,
+                           "--pod-cidr", "10.248.\(Int.random(in: 0..<250)).0/24", "--stop-pods-on-exit", "--log-level", "error"]
+        agent.standardOutput = FileHandle.nullDevice
+        agent.standardError = FileHandle.nullDevice
+        try agent.run()
+        defer {
+            if agent.isRunning {
+                agent.interrupt()
+                agent.waitUntilExit()
+            }
+        }
+
+        let config = try Kubeconfig.load(path: kubeconfig).configuration()
+        let client = try APIClient(configuration: config)
+        defer { Task { await client.shutdown() } }
+        // Node Ready.
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if let node = try? await client.get(CoreV1.Node.self, name: "bench-node"),
+               node.status?.conditions?.contains(where: { $0.type == "Ready" && $0.status == "True" }) == true { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try await Task.sleep(for: .seconds(3))
+        let agentIdleRSS = BenchUpCommand.rssMB(pid: agent.processIdentifier)
+        print(String(format: "agent pid %d idle RSS %.1f MB", agent.processIdentifier, agentIdleRSS))
+
+        // Watch, then create every pod at once.
+        let created = SharedBox<[String: ContinuousClock.Instant]>([:])
+        let running = SharedBox<[String: Duration]>([:])
+        let pods = self.pods, image = self.image
+        let watch = Task {
+            for try await event in client.watch(CoreV1.Pod.self, namespace: "default") {
+                guard case .modified(let pod) = event, pod.status?.phase == "Running", let name = pod.metadata?.name else { continue }
+                let now = ContinuousClock.now
+                let t0 = created.value[name]
+                var done = false
+                running.update { r in
+                    if r[name] == nil, let t0 { r[name] = now - t0 }
+                    done = r.count >= pods
+                }
+                if done { return }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        let start = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<pods {
+                group.addTask {
+                    let name = "bench-\(i)"
+                    var pod = CoreV1.Pod(metadata: MetaV1.ObjectMeta(name: name, namespace: "default"))
+                    pod.spec = CoreV1.PodSpec(containers: [
+                        CoreV1.Container(command: ["sleep", "3600"], image: image, imagePullPolicy: "Never", name: "main"),
+                    ])
+                    pod.spec?.terminationGracePeriodSeconds = 1
+                    created.update { $0[name] = ContinuousClock.now }
+                    _ = try await client.create(pod, namespace: "default")
+                }
+            }
+            try await group.waitForAll()
+        }
+        let waitDeadline = ContinuousClock.now + .seconds(120)
+        while running.value.count < pods, ContinuousClock.now < waitDeadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        watch.cancel()
+        let all = ContinuousClock.now - start
+        let latencies = Array(running.value.values).map { Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15 }.sorted()
+        guard latencies.count == pods else {
+            throw ValidationError("only \(latencies.count) of \(pods) pods reached Running within 120 s")
+        }
+        func pct(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int((Double(latencies.count) * p).rounded(.up)) - 1)] }
+        print(String(format: "%d pods Running after %.0f ms; create to Running: p50 %.0f ms, p99 %.0f ms, max %.0f ms",
+                     pods, Double(all.components.seconds) * 1000 + Double(all.components.attoseconds) / 1e15, pct(0.5), pct(0.99), latencies.last ?? 0))
+        // Clean up the pods before the agent stops.
+        for i in 0..<pods {
+            _ = try? await client.request(method: .delete, path: "/api/v1/namespaces/default/pods/bench-\(i)", query: ["gracePeriodSeconds": "0"])
+        }
+        print(String(format: "RESULT pods=%d p50_ms=%.0f p99_ms=%.0f agent_idle_rss_mb=%.1f runtime=%@", pods, pct(0.5), pct(0.99), agentIdleRSS, runtime))
+    }
+}
