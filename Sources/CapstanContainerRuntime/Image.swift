@@ -1,19 +1,7 @@
-/// Credentials for one registry, as resolved from imagePullSecrets.
-public struct RegistryAuth: Sendable, Hashable, Codable {
-    public var username: String?
-    public var password: String?
-    /// A refresh token used to get registry tokens (`identitytoken` in docker config).
-    public var identityToken: String?
-    /// A bearer token sent to the registry as is.
-    public var registryToken: String?
+import CapstanOCI
 
-    public init(username: String? = nil, password: String? = nil, identityToken: String? = nil, registryToken: String? = nil) {
-        self.username = username
-        self.password = password
-        self.identityToken = identityToken
-        self.registryToken = registryToken
-    }
-}
+/// Credentials for one registry (the image store's type).
+public typealias RegistryAuth = RegistryCredentials
 
 /// What a container inherits from its image's config.
 public struct ImageRuntimeConfig: Sendable, Hashable, Codable {

@@ -5,28 +5,6 @@ import NIOCore
 import NIOHTTP1
 import Synchronization
 
-/// Credentials for a registry (basic auth, or a token sent as is).
-public struct RegistryCredentials: Sendable, Hashable {
-    public var username: String?
-    public var password: String?
-    /// A refresh token exchanged at the token endpoint (`identitytoken`).
-    public var identityToken: String?
-    /// A bearer token used directly.
-    public var registryToken: String?
-
-    public init(username: String? = nil, password: String? = nil, identityToken: String? = nil, registryToken: String? = nil) {
-        self.username = username
-        self.password = password
-        self.identityToken = identityToken
-        self.registryToken = registryToken
-    }
-
-    var basicAuthorization: String? {
-        guard let username, let password else { return nil }
-        return "Basic " + Data("\(username):\(password)".utf8).base64EncodedString()
-    }
-}
-
 /// A `WWW-Authenticate` challenge: scheme and parameters.
 struct AuthChallenge: Sendable, Hashable {
     var scheme: String

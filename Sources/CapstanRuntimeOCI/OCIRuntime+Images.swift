@@ -4,11 +4,8 @@ import CapstanOCI
 
 extension OCIRuntime {
     public func pullImage(_ reference: String, auth: RegistryAuth?) async throws -> ImageStatus {
-        let credentials = auth.map {
-            RegistryCredentials(username: $0.username, password: $0.password, identityToken: $0.identityToken, registryToken: $0.registryToken)
-        }
         do {
-            return Self.status(try await images.pull(reference, credentials: credentials))
+            return Self.status(try await images.pull(reference, credentials: auth))
         } catch let error as ImageStoreError {
             throw Self.runtimeError(error)
         }

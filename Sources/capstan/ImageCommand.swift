@@ -1,5 +1,6 @@
 import ArgumentParser
 import CapstanImageStore
+import CapstanOCI
 import Foundation
 
 /// `capstan image import|ls|rm|pull|gc`: the node's image store, offline or from registries.
