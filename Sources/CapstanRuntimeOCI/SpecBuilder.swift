@@ -82,6 +82,7 @@ struct SpecBuilder {
             maskedPaths: config.privileged ? [] : (config.maskedPaths ?? RuntimeSpec.defaultMaskedPaths),
             readonlyPaths: config.privileged ? [] : (config.readonlyPaths ?? RuntimeSpec.defaultReadonlyPaths),
             sysctl: namespaces.sysctls.isEmpty ? nil : namespaces.sysctls,
+            seccomp: config.seccomp == .runtimeDefault && !config.privileged ? SeccompDefaults.profile(capabilities: capabilities) : nil,
             rootfsPropagation: propagation
         )
         return RuntimeSpec(

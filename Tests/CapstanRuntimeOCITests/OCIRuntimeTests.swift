@@ -114,7 +114,7 @@ struct OCIRuntimeTests {
                 command: ["sh", "-c", "cat /data/file; id -u; id -g; echo $GREETING; pwd; touch /data/x 2>/dev/null || echo ro-data; touch /x 2>/dev/null || echo ro-root"],
                 env: [EnvVar("GREETING", "hi there")], workingDir: "/tmp",
                 mounts: [Mount(hostPath: host, containerPath: "/data", readOnly: true)],
-                runAsUser: 65534, readOnlyRootFilesystem: true, logPath: logPath
+                runAsUser: 65534, readOnlyRootFilesystem: true, seccomp: .runtimeDefault, logPath: logPath
             ))
             try await runtime.startContainer(id)
             let status = try await waitExited(runtime, id)

@@ -70,6 +70,18 @@ struct SpecBuilderTests {
         }
     }
 
+    @Test("RuntimeDefault seccomp denies what the capabilities do not cover")
+    func seccomp() throws {
+        #expect(try build(ContainerConfig(name: "c", image: "i")).linux.seccomp == nil)
+        let plain = try #require(try build(ContainerConfig(name: "c", image: "i", seccomp: .runtimeDefault)).linux.seccomp)
+        let denied = Set(plain.syscalls?.flatMap(\.names) ?? [])
+        #expect(plain.defaultAction == "SCMP_ACT_ALLOW" && denied.contains("mount") && denied.contains("keyctl") && denied.contains("ptrace"))
+        let admin = try #require(try build(ContainerConfig(name: "c", image: "i", capabilities: Capabilities(add: ["SYS_ADMIN"]), seccomp: .runtimeDefault)).linux.seccomp)
+        let adminDenied = Set(admin.syscalls?.flatMap(\.names) ?? [])
+        #expect(!adminDenied.contains("mount") && adminDenied.contains("keyctl"))
+        #expect(try build(ContainerConfig(name: "c", image: "i", privileged: true, seccomp: .runtimeDefault)).linux.seccomp == nil)
+    }
+
     @Test("host network and IPC leave the namespaces out")
     func hostNamespaces() throws {
         let spec = try SpecBuilder(
