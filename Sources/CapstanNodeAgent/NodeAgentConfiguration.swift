@@ -22,6 +22,8 @@ public struct NodeAgentConfiguration: Sendable {
     public var stopPodsOnExit: Bool
     /// How often each pod worker relists its containers (exits are noticed this fast).
     public var syncInterval: Duration
+    /// How often mounted configMap, secret, downwardAPI and projected volumes are brought up to date.
+    public var volumeRefreshInterval: Duration = .seconds(10)
     /// The HTTPS endpoint for logs; nil: none.
     public var server: AgentServerConfiguration?
     public var clock: AgentClock

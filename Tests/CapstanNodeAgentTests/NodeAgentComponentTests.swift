@@ -306,3 +306,60 @@ func boundPod(_ name: String, command: [String], node: String = "node-1", grace:
         }
     }
 }
+
+@Suite(.serialized) struct VolumeComponentTests {
+    @Test func configMapSecretDownwardAndEmptyDirVolumesAreWrittenAndRefreshed() async throws {
+        try await withClient { client, _ in
+            _ = try await client.create(CoreV1.ConfigMap(metadata: MetaV1.ObjectMeta(name: "cfg", namespace: "default"),
+                                                         data: ["greeting": "hello", "other": "x"]))
+            _ = try await client.create(CoreV1.Secret(metadata: MetaV1.ObjectMeta(name: "sec", namespace: "default"),
+                                                      data: ["password": Data("s3cret".utf8).base64EncodedString()]))
+            try await withFakeAgent(client) { _, agent in
+                var pod = boundPod("vols", command: ["sleep", "infinity"])
+                pod.metadata?.labels = ["app": "vols"]
+                pod.spec?.volumes = [
+                    CoreV1.Volume(configMap: CoreV1.ConfigMapVolumeSource(items: [CoreV1.KeyToPath(key: "greeting", path: "dir/greeting.txt")], name: "cfg"),
+                                  name: "cfg"),
+                    CoreV1.Volume(name: "sec", secret: CoreV1.SecretVolumeSource(defaultMode: 0o400, secretName: "sec")),
+                    CoreV1.Volume(downwardAPI: CoreV1.DownwardAPIVolumeSource(items: [
+                        CoreV1.DownwardAPIVolumeFile(fieldRef: CoreV1.ObjectFieldSelector(fieldPath: "metadata.labels"), path: "labels")]),
+                                  name: "info"),
+                    CoreV1.Volume(emptyDir: CoreV1.EmptyDirVolumeSource(), name: "scratch"),
+                ]
+                pod.spec?.containers[0].volumeMounts = ["cfg", "sec", "info", "scratch"].map { CoreV1.VolumeMount(mountPath: "/mnt/" + $0, name: $0) }
+                pod = try await client.create(pod)
+                #expect(await eventually { (try? await client.get(CoreV1.Pod.self, name: "vols", namespace: "default"))?.status?.phase == "Running" })
+                let volumes = agent.configuration.podDirectory(namespace: "default", name: "vols", uid: pod.metadata?.uid ?? "") + "/volumes"
+                func read(_ path: String) -> String? { try? String(contentsOfFile: volumes + "/" + path, encoding: .utf8) }
+                #expect(read("cfg/dir/greeting.txt") == "hello")
+                #expect(read("cfg/other") == nil)
+                #expect(read("sec/password") == "s3cret")
+                let attributes = try FileManager.default.attributesOfItem(atPath: volumes + "/sec/..data/password")
+                #expect((attributes[.posixPermissions] as? Int) == 0o400)
+                #expect(read("info/labels") == "app=\"vols\"")
+                #expect(FileManager.default.fileExists(atPath: volumes + "/scratch"))
+                #expect(try FileManager.default.destinationOfSymbolicLink(atPath: volumes + "/cfg/..data").hasPrefix(".."))
+
+                _ = try await client.patch(CoreV1.ConfigMap.self, name: "cfg", namespace: "default", .merge(.object(["data": .object(["greeting": .string("bonjour")])])))
+                #expect(await eventually { read("cfg/dir/greeting.txt") == "bonjour" })
+            }
+        }
+    }
+
+    @Test func missingConfigMapIsReportedAsCreateContainerError() async throws {
+        try await withClient { client, _ in
+            try await withFakeAgent(client) { _, _ in
+                var pod = boundPod("novol", command: ["sleep", "infinity"])
+                pod.spec?.volumes = [CoreV1.Volume(configMap: CoreV1.ConfigMapVolumeSource(name: "absent"), name: "cfg")]
+                pod.spec?.containers[0].volumeMounts = [CoreV1.VolumeMount(mountPath: "/cfg", name: "cfg")]
+                _ = try await client.create(pod)
+                var waiting: CoreV1.ContainerStateWaiting?
+                #expect(await eventually {
+                    waiting = try? await client.get(CoreV1.Pod.self, name: "novol", namespace: "default").status?.containerStatuses?.first?.state?.waiting
+                    return waiting?.reason == "CreateContainerError"
+                })
+                #expect(waiting?.message?.contains("configmap \"absent\" not found") == true)
+            }
+        }
+    }
+}

@@ -61,8 +61,14 @@ actor PodWorker {
     /// Runs until the pod is finalized or the task is cancelled.
     func run() async {
         let clock = context.configuration.clock
+        var volumesRefreshed = clock.now()
         while !Task.isCancelled {
             let now = clock.now()
+            if now.timeIntervalSince(volumesRefreshed) >= context.configuration.volumeRefreshInterval.timeInterval,
+               pod.metadata?.deletionTimestamp == nil {
+                volumesRefreshed = now
+                await VolumeManager(configuration: context.configuration, client: context.client).refresh(pod: pod, podIP: podIP)
+            }
             let state: PodRuntimeState
             do { state = try await observe() } catch {
                 context.logger.warning("listing the pod's containers failed", metadata: ["pod": "\(namespace)/\(name)", "error": "\(error)"])

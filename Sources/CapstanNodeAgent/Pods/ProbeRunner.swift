@@ -41,7 +41,7 @@ struct ProbeRunner: Sendable {
                 return .success
             }
         }
-        return .failure("probe has no handler")
+        return .failure("this agent runs exec, httpGet and tcpSocket probes only (grpc is not supported)")
     }
 
     static func port(_ value: IntOrString, _ container: CoreV1.Container) -> Int? {

@@ -44,6 +44,15 @@ struct VolumeManager {
         return mounts
     }
 
+    /// Rewrites the pod's configMap, secret, downwardAPI and projected volumes that changed (the
+    /// atomic writer leaves identical content alone). Missing objects keep the last content.
+    func refresh(pod: CoreV1.Pod, podIP: String?) async {
+        for volume in pod.spec?.volumes ?? []
+        where volume.configMap != nil || volume.secret != nil || volume.downwardAPI != nil || volume.projected != nil {
+            _ = try? await prepare(volume, pod: pod, podIP: podIP)
+        }
+    }
+
     /// The volume's host directory (created or refreshed), and whether it is always read-only.
     private func prepare(_ volume: CoreV1.Volume, pod: CoreV1.Pod, podIP: String?) async throws -> (String, Bool) {
         let meta = pod.metadata
@@ -183,6 +192,7 @@ struct VolumeManager {
 enum AtomicWriter {
     static func write(_ files: [String: (bytes: [UInt8], mode: Int32)], to directory: String) throws {
         let fm = FileManager.default
+        if unchanged(files, in: directory + "/..data") { return }
         let stamp = "..\(Int(Date().timeIntervalSince1970 * 1e6))"
         let staging = directory + "/" + stamp
         try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
@@ -208,5 +218,20 @@ enum AtomicWriter {
             try? fm.removeItem(atPath: directory + "/" + entry)
         }
         if let previous, previous != stamp { try? fm.removeItem(atPath: directory + "/" + previous) }
+    }
+
+    /// Whether `data` holds exactly these files with these contents and modes.
+    static func unchanged(_ files: [String: (bytes: [UInt8], mode: Int32)], in data: String) -> Bool {
+        guard let existing = FileManager.default.enumerator(atPath: data) else { return false }
+        var count = 0
+        while let path = existing.nextObject() as? String {
+            var info = stat()
+            guard stat(data + "/" + path, &info) == 0 else { return false }
+            if info.st_mode & S_IFMT == S_IFDIR { continue }
+            count += 1
+            guard let file = files[path], Int32(info.st_mode & 0o777) == file.mode & 0o777,
+                  let bytes = FileManager.default.contents(atPath: data + "/" + path), [UInt8](bytes) == file.bytes else { return false }
+        }
+        return count == files.count
     }
 }
