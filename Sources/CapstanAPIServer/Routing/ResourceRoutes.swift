@@ -161,6 +161,14 @@ extension APIRouter {
                 "kind": .string("Status"), "apiVersion": .string("v1"), "metadata": .object([:]), "status": .string("Success"),
                 "code": .int(201),
             ]).serialized())
+        case ("eviction", .POST):
+            let outcome = try await registry.evict(namespace: namespace ?? "", podName: name, body: try jsonBody(request),
+                                                   options: try writeOptions(q))
+            _ = outcome
+            return APIResponse(status: .created, bytes: JSONValue.object([
+                "kind": .string("Status"), "apiVersion": .string("v1"), "metadata": .object([:]), "status": .string("Success"),
+                "code": .int(201),
+            ]).serialized())
         case ("finalize", .PUT):
             try requireJSONBody(request)
             let result = try await registry.finalizeNamespace(name: name, body: request.body, options: try writeOptions(q))

@@ -9,6 +9,7 @@ public enum DefaultControllers {
         [
             ReplicaSetController(),
             DeploymentController(),
+            EndpointSliceController(), JobController(), CronJobController(), TTLAfterFinishedController(), NodeLifecycleController(), PodGCController(), DisruptionController(),
         ]
     }
 }
