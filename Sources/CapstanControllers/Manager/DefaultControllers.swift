@@ -10,6 +10,10 @@ public enum DefaultControllers {
             ReplicaSetController(),
             DeploymentController(),
             EndpointSliceController(), JobController(), CronJobController(), TTLAfterFinishedController(), NodeLifecycleController(), PodGCController(), DisruptionController(),
+            NamespaceController(),
+            ServiceAccountController(),
+            RootCACertPublisher(),
+            GarbageCollectorController(),
         ]
     }
 }

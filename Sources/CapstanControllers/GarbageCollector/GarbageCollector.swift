@@ -1,0 +1,241 @@
+import CapstanAPI
+import CapstanAPIMachinery
+import CapstanClient
+import CapstanControllerRuntime
+import Foundation
+import Logging
+import Synchronization
+
+/// The garbage collector: follows ownerReferences across every listable built-in resource
+/// (and namespaced or cluster custom resources known at start) and
+/// - deletes dependents whose owners are all gone (background propagation; dangling owners are
+///   checked against the API server, not only the cache);
+/// - for an owner deleted in the foreground (`foregroundDeletion` finalizer), deletes its
+///   dependents (those that block it in the foreground too) and removes the finalizer once no
+///   dependent with `blockOwnerDeletion` remains;
+/// - for an owner deleted with orphan propagation (`orphan` finalizer), removes the owner
+///   references to it from its dependents, then the finalizer.
+public struct GarbageCollectorController: Controller {
+    public let name = "garbage-collector"
+
+    public init() {}
+
+    public func run(context: ControllerContext) async throws {
+        let gc = GarbageCollector(context: context, resources: try await Self.resources(context.client))
+        await gc.run()
+    }
+
+    /// Resources that can be listed, watched and deleted (events excepted: they own nothing and churn).
+    static func resources(_ client: APIClient) async throws -> [APIResource] {
+        var result = APISchema.builtIn.resources
+            .filter { ["list", "watch", "delete"].allSatisfy($0.verbs.contains) && $0.plural != "events" }
+            .map(APIResource.init)
+        if let crds = try? await client.list(APIExtensionsV1.CustomResourceDefinition.self).items {
+            for crd in crds {
+                let spec = crd.spec
+                guard let version = spec.versions.first(where: { $0.storage }) ?? spec.versions.first else { continue }
+                result.append(APIResource(group: spec.group, version: version.name, plural: spec.names.plural, kind: spec.names.kind,
+                                          namespaced: spec.scope == "Namespaced"))
+            }
+        }
+        return result
+    }
+}
+
+final class GarbageCollector: Sendable {
+    struct Node: Sendable {
+        var resource: APIResource
+        var key: ObjectKey
+    }
+
+    let context: ControllerContext
+    let informers: [String: (APIResource, Informer<JSONValue>)]
+    /// UID -> where the object lives, for every object the informers hold.
+    let uids = Mutex<[String: Node]>([:])
+    let queue: WorkQueue<String>
+
+    init(context: ControllerContext, resources: [APIResource]) {
+        self.context = context
+        var informers: [String: (APIResource, Informer<JSONValue>)] = [:]
+        for resource in resources {
+            informers[Self.kindKey(apiVersion: resource.apiVersion, kind: resource.kind)] = (resource, context.informers.informer(resource: resource))
+        }
+        self.informers = informers
+        self.queue = WorkQueue(clock: context.clock)
+    }
+
+    static func kindKey(apiVersion: String, kind: String) -> String { apiVersion + "/" + kind }
+
+    func run() async {
+        for (resource, informer) in informers.values {
+            informer.addEventHandler { [self] event in handle(event, resource: resource) }
+        }
+        for (_, informer) in informers.values {
+            do { try await informer.waitForSync() } catch { return }
+        }
+        await queue.run(workers: context.workers) { [self] uid in try await process(uid) }
+    }
+
+    func handle(_ event: InformerEvent<JSONValue>, resource: APIResource) {
+        let object = event.object
+        let meta = object["metadata"]
+        guard let uid = meta?["uid"]?.stringValue else { return }
+        let accessor = ObjectAccessor<JSONValue>.json
+        switch event {
+        case .added, .updated:
+            uids.withLock { $0[uid] = Node(resource: resource, key: accessor.key(object)) }
+            let finalizers = Self.finalizers(object)
+            let deleting = meta?["deletionTimestamp"] != nil
+            if !accessor.ownerReferences(object).isEmpty { queue.add(uid) }
+            if deleting && (finalizers.contains(GarbageCollectorCore.foregroundFinalizer) || finalizers.contains(GarbageCollectorCore.orphanFinalizer)) {
+                queue.add(uid)
+                for dependent in dependents(of: uid) { queue.add(dependent) }
+            }
+        case .deleted:
+            uids.withLock { $0[uid] = nil }
+            // Dependents may now be dangling; owners waiting for this one may finish.
+            for dependent in dependents(of: uid) { queue.add(dependent) }
+            for ref in accessor.ownerReferences(object) { queue.add(ref.uid) }
+        }
+    }
+
+    /// UIDs of objects that name `uid` as an owner.
+    func dependents(of uid: String) -> [String] {
+        informers.values.flatMap { $0.1.store.byIndex(IndexName.ownerUID, uid) }.compactMap { $0["metadata"]?["uid"]?.stringValue }
+    }
+
+    func dependentObjects(of uid: String) -> [(APIResource, JSONValue)] {
+        informers.values.flatMap { pair in pair.1.store.byIndex(IndexName.ownerUID, uid).map { (pair.0, $0) } }
+    }
+
+    static func finalizers(_ object: JSONValue) -> [String] {
+        (object["metadata"]?["finalizers"]?.arrayValue ?? []).compactMap(\.stringValue)
+    }
+
+    func object(_ uid: String) -> (APIResource, JSONValue)? {
+        guard let node = uids.withLock({ $0[uid] }), let informer = informers[Self.kindKey(apiVersion: node.resource.apiVersion, kind: node.resource.kind)]?.1,
+              let object = informer.store.get(node.key) else { return nil }
+        return (node.resource, object)
+    }
+
+    func process(_ uid: String) async throws {
+        guard let (resource, object) = object(uid) else { return }
+        let meta = object["metadata"]
+        let finalizers = Self.finalizers(object)
+        if meta?["deletionTimestamp"] != nil {
+            if finalizers.contains(GarbageCollectorCore.orphanFinalizer) {
+                try await orphanDependents(of: uid, owner: (resource, object))
+                return
+            }
+            if finalizers.contains(GarbageCollectorCore.foregroundFinalizer) {
+                try await deleteDependentsInForeground(of: uid, owner: (resource, object))
+                return
+            }
+        }
+        let refs = ObjectAccessor<JSONValue>.json.ownerReferences(object)
+        guard !refs.isEmpty else { return }
+        let namespace = meta?["namespace"]?.stringValue
+        var owners: [(ref: MetaV1.OwnerReference, state: GarbageCollectorCore.OwnerState)] = []
+        for ref in refs { owners.append((ref, try await ownerState(ref, namespace: namespace))) }
+        switch GarbageCollectorCore.decide(owners: owners, ownFinalizers: finalizers) {
+        case .none:
+            return
+        case .removeOwnerReferences(let drop):
+            try await rewrite(resource, object) { o in
+                let kept = GarbageCollectorCore.removing(Set(drop), from: ObjectAccessor<JSONValue>.json.ownerReferences(o))
+                return Self.setOwnerReferences(o, kept, original: o)
+            }
+        case .delete(let propagation):
+            guard meta?["deletionTimestamp"] == nil || propagation == "Foreground" else { return }
+            do {
+                try await context.client.delete(resource, name: meta?["name"]?.stringValue ?? "", namespace: namespace,
+                                                options: DeleteOptions(propagationPolicy: .init(rawValue: propagation), preconditionUID: uid))
+            } catch where APIErrors.isNotFound(error) || APIErrors.isConflict(error) {}
+        }
+    }
+
+    /// Where the owner stands: from the cache when it is there, else from the API server (the
+    /// cache may lag behind a just-created owner).
+    func ownerState(_ ref: MetaV1.OwnerReference, namespace: String?) async throws -> GarbageCollectorCore.OwnerState {
+        if let (_, owner) = object(ref.uid) { return Self.state(of: owner) }
+        guard let (resource, _) = informers[Self.kindKey(apiVersion: ref.apiVersion, kind: ref.kind)] else {
+            // An owner kind nobody serves: leave the dependent alone rather than guess.
+            return .solid
+        }
+        do {
+            let owner = try await context.client.get(resource, name: ref.name, namespace: resource.namespaced ? namespace : nil)
+            guard owner["metadata"]?["uid"]?.stringValue == ref.uid else { return .dangling }
+            return Self.state(of: owner)
+        } catch where APIErrors.isNotFound(error) {
+            return .dangling
+        }
+    }
+
+    static func state(of owner: JSONValue) -> GarbageCollectorCore.OwnerState {
+        if owner["metadata"]?["deletionTimestamp"] != nil, finalizers(owner).contains(GarbageCollectorCore.foregroundFinalizer) {
+            return .waitingForDependents
+        }
+        return .solid
+    }
+
+    func deleteDependentsInForeground(of uid: String, owner: (APIResource, JSONValue)) async throws {
+        let dependents = dependentObjects(of: uid)
+        let blocking = dependents.filter { _, d in
+            ObjectAccessor<JSONValue>.json.ownerReferences(d).contains { $0.uid == uid && $0.blockOwnerDeletion == true }
+        }
+        for (_, d) in dependents {
+            if let dependentUID = d["metadata"]?["uid"]?.stringValue { queue.add(dependentUID) }
+        }
+        guard GarbageCollectorCore.canRemoveForegroundFinalizer(blockingDependents: blocking.count) else { return }
+        try await removeFinalizer(GarbageCollectorCore.foregroundFinalizer, from: owner)
+    }
+
+    func orphanDependents(of uid: String, owner: (APIResource, JSONValue)) async throws {
+        for (resource, dependent) in dependentObjects(of: uid) {
+            try await rewrite(resource, dependent) { o in
+                Self.setOwnerReferences(o, GarbageCollectorCore.removing([uid], from: ObjectAccessor<JSONValue>.json.ownerReferences(o)), original: o)
+            }
+        }
+        try await removeFinalizer(GarbageCollectorCore.orphanFinalizer, from: owner)
+    }
+
+    func removeFinalizer(_ finalizer: String, from owner: (APIResource, JSONValue)) async throws {
+        try await rewrite(owner.0, owner.1) { o in
+            guard case .object(var root) = o, case .object(var meta)? = root["metadata"] else { return o }
+            let left = Self.finalizers(o).filter { $0 != finalizer }
+            meta["finalizers"] = left.isEmpty ? nil : .array(left.map(JSONValue.string))
+            root["metadata"] = .object(meta)
+            return .object(root)
+        }
+    }
+
+    /// Writes `change(object)` with the object's resourceVersion as precondition; on a conflict,
+    /// reads the object again and retries a few times.
+    func rewrite(_ resource: APIResource, _ object: JSONValue, _ change: (JSONValue) -> JSONValue) async throws {
+        var current = object
+        for _ in 0..<5 {
+            let updated = change(current)
+            if updated == current { return }
+            let name = current["metadata"]?["name"]?.stringValue ?? ""
+            let namespace = current["metadata"]?["namespace"]?.stringValue
+            do {
+                _ = try await context.client.update(resource, updated, namespace: namespace)
+                return
+            } catch where APIErrors.isNotFound(error) {
+                return
+            } catch where APIErrors.isConflict(error) {
+                current = try await context.client.get(resource, name: name, namespace: namespace)
+            }
+        }
+    }
+
+    /// The object with `refs` as its owner references (the key removed when empty).
+    static func setOwnerReferences(_ object: JSONValue, _ refs: [MetaV1.OwnerReference], original: JSONValue) -> JSONValue {
+        guard case .object(var root) = object, case .object(var meta)? = root["metadata"] else { return object }
+        let kept = Set(refs.map(\.uid))
+        let raw = (meta["ownerReferences"]?.arrayValue ?? []).filter { kept.contains($0["uid"]?.stringValue ?? "") }
+        meta["ownerReferences"] = raw.isEmpty ? nil : .array(raw)
+        root["metadata"] = .object(meta)
+        return .object(root)
+    }
+}
