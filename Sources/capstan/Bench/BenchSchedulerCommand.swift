@@ -35,6 +35,9 @@ struct BenchSchedulerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Zones the nodes are spread over (label topology.kubernetes.io/zone).")
     var zones = 10
 
+    @Option(name: .long, help: "Record Scheduled/FailedScheduling events (one more write per pod), as kube-scheduler does.")
+    var recordEvents = true
+
     @Flag(name: .long, help: "Print bindings written and seen every second.")
     var timeline = false
 
@@ -74,6 +77,7 @@ struct BenchSchedulerCommand: AsyncParsableCommand {
         }
         var schedConfig = Scheduler.Configuration()
         schedConfig.bindConcurrency = bindConcurrency
+        schedConfig.recordEvents = recordEvents
         let scheduler = try Scheduler(client: schedClient, configuration: schedConfig, logger: EmbeddedServer.quiet)
 
         let background = Task {
