@@ -56,6 +56,7 @@ struct AuthChallenge: Sendable, Hashable {
 final class RegistryClient: Sendable {
     let fetcher: HTTPFetcher
     let plainHTTP: @Sendable (String) -> Bool
+    /// Authorization that worked, per repository (`Bearer <token>` or `Basic ...`), sent up front.
     private let tokens = Mutex<[String: String]>([:])
 
     init(fetcher: HTTPFetcher, plainHTTP: @escaping @Sendable (String) -> Bool) {
@@ -142,7 +143,7 @@ final class RegistryClient: Sendable {
     /// `Location` without sending the registry's Authorization to another host.
     private func send(_ url: URL, headers: HTTPHeaders, reference: ImageReference, credentials: RegistryCredentials?, sink: (ByteBuffer) throws -> Void) async throws -> (Int, HTTPHeaders) {
         var url = url
-        var authorization = tokens.withLock { $0[reference.name] }.map { "Bearer " + $0 } ?? credentials?.registryToken.map { "Bearer " + $0 }
+        var authorization = tokens.withLock { $0[reference.name] } ?? credentials?.registryToken.map { "Bearer " + $0 }
         var challenged = false
         for _ in 0 ..< 8 {
             var requestHeaders = headers
@@ -163,11 +164,12 @@ final class RegistryClient: Sendable {
                 switch challenge.scheme {
                 case "bearer":
                     let token = try await fetchToken(challenge, reference: reference, credentials: credentials)
-                    tokens.withLock { $0[reference.name] = token }
                     authorization = "Bearer " + token
+                    tokens.withLock { $0[reference.name] = authorization }
                 case "basic":
                     guard let basic = credentials?.basicAuthorization else { return (status, responseHeaders) }
                     authorization = basic
+                    tokens.withLock { $0[reference.name] = basic }
                 default:
                     return (status, responseHeaders)
                 }

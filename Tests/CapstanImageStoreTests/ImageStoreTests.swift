@@ -140,6 +140,23 @@ struct RegistryPullTests {
         }
     }
 
+    @Test("basic auth: anonymous pulls are refused, credentials work, wrong ones are unauthorized")
+    func basicAuth() async throws {
+        let images = try #require(try TestImages.directory())
+        guard let htpasswd = LocalRegistry.htpasswd(user: "alice", password: "secret") else { return }
+        let registry = try await LocalRegistry.start(htpasswd: htpasswd)
+        defer { registry.stop() }
+        try registry.push("oci:\(images)/oci:latest", as: "private/busybox:1", credentials: "alice:secret")
+        try await withTemporaryRoot { root in
+            let store = try ImageStore(root: root)
+            let reference = "\(registry.address)/private/busybox:1"
+            await expectCode(.unauthorized) { try await store.pull(reference) }
+            await expectCode(.unauthorized) { try await store.pull(reference, credentials: RegistryCredentials(username: "alice", password: "wrong")) }
+            let image = try await store.pull(reference, credentials: RegistryCredentials(username: "alice", password: "secret"))
+            #expect(image.names == [reference])
+        }
+    }
+
     private func expectCode(_ code: ImageStoreError.Code, _ body: () async throws -> Void) async {
         do {
             try await body()

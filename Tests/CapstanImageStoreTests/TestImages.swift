@@ -65,7 +65,15 @@ final class LocalRegistry: Sendable {
 
     static var available: Bool { Shell.available("docker-registry") && Shell.available("skopeo") }
 
-    static func start() async throws -> LocalRegistry {
+    /// A bcrypt htpasswd line for basic auth (nil when python3's crypt module is missing).
+    static func htpasswd(user: String, password: String) -> String? {
+        guard let hash = try? Shell.run(["python3", "-W", "ignore", "-c", "import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))", password]) else { return nil }
+        let trimmed = hash.trimmingCharacters(in: .whitespacesAndNewlines)
+        return trimmed.hasPrefix("$2") ? "\(user):\(trimmed)" : nil
+    }
+
+    /// Starts a registry; with `htpasswd` it requires basic auth.
+    static func start(htpasswd: String? = nil) async throws -> LocalRegistry {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("capstan-registry-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         for _ in 0 ..< 5 {
@@ -77,7 +85,8 @@ final class LocalRegistry: Sendable {
               filesystem: {rootdirectory: \(directory)/data}
               delete: {enabled: true}
             http: {addr: 127.0.0.1:\(port)}
-            """
+            """ + (htpasswd == nil ? "" : "\nauth:\n  htpasswd: {realm: capstan-test, path: \(directory)/htpasswd}\n")
+            if let htpasswd { try (htpasswd + "\n").write(toFile: directory + "/htpasswd", atomically: true, encoding: .utf8) }
             try config.write(toFile: directory + "/config.yml", atomically: true, encoding: .utf8)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -88,7 +97,7 @@ final class LocalRegistry: Sendable {
             let registry = LocalRegistry(address: "127.0.0.1:\(port)", directory: directory, process: process)
             for _ in 0 ..< 100 {
                 if !process.isRunning { break }
-                if (try? Shell.run(["curl", "-sf", "http://127.0.0.1:\(port)/v2/"])) != nil { return registry }
+                if let code = try? Shell.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/v2/"]), code == "200" || code == "401" { return registry }
                 try await Task.sleep(for: .milliseconds(20))
             }
             registry.stop()
@@ -97,8 +106,8 @@ final class LocalRegistry: Sendable {
     }
 
     /// Pushes `oci:LAYOUT:TAG` (or any skopeo source) to `repository:tag`.
-    func push(_ source: String, as target: String) throws {
-        try Shell.run(["skopeo", "copy", "-q", "--dest-tls-verify=false", source, "docker://\(address)/\(target)"])
+    func push(_ source: String, as target: String, credentials: String? = nil) throws {
+        try Shell.run(["skopeo", "copy", "-q", "--dest-tls-verify=false"] + (credentials.map { ["--dest-creds", $0] } ?? []) + [source, "docker://\(address)/\(target)"])
     }
 
     func stop() {
