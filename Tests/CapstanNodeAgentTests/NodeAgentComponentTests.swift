@@ -178,6 +178,23 @@ func boundPod(_ name: String, command: [String], node: String = "node-1", grace:
         }
     }
 
+    @Test func missingEnvironmentSecretIsCreateContainerConfigError() async throws {
+        try await withClient { client, _ in
+            try await withFakeAgent(client) { _, _ in
+                var pod = boundPod("noenv", command: ["sleep", "infinity"])
+                pod.spec?.containers[0].env = [CoreV1.EnvVar(name: "PASSWORD", valueFrom: CoreV1.EnvVarSource(
+                    secretKeyRef: CoreV1.SecretKeySelector(key: "password", name: "absent")))]
+                _ = try await client.create(pod)
+                var waiting: CoreV1.ContainerStateWaiting?
+                #expect(await eventually {
+                    waiting = try? await client.get(CoreV1.Pod.self, name: "noenv", namespace: "default").status?.containerStatuses?.first?.state?.waiting
+                    return waiting?.reason == "CreateContainerConfigError"
+                })
+                #expect(waiting?.message == "secret \"absent\" not found")
+            }
+        }
+    }
+
     @Test func errImagePullThenImagePullBackOff() async throws {
         try await withClient { client, _ in
             try await withFakeAgent(client, image: false) { _, _ in
@@ -346,7 +363,7 @@ func boundPod(_ name: String, command: [String], node: String = "node-1", grace:
         }
     }
 
-    @Test func missingConfigMapIsReportedAsCreateContainerError() async throws {
+    @Test func missingConfigMapVolumeKeepsTheContainerCreating() async throws {
         try await withClient { client, _ in
             try await withFakeAgent(client) { _, _ in
                 var pod = boundPod("novol", command: ["sleep", "infinity"])
@@ -356,9 +373,9 @@ func boundPod(_ name: String, command: [String], node: String = "node-1", grace:
                 var waiting: CoreV1.ContainerStateWaiting?
                 #expect(await eventually {
                     waiting = try? await client.get(CoreV1.Pod.self, name: "novol", namespace: "default").status?.containerStatuses?.first?.state?.waiting
-                    return waiting?.reason == "CreateContainerError"
+                    return waiting?.message?.contains("configmap \"absent\" not found") == true
                 })
-                #expect(waiting?.message?.contains("configmap \"absent\" not found") == true)
+                #expect(waiting?.reason == "ContainerCreating")
             }
         }
     }

@@ -119,11 +119,13 @@ public struct ContainerConfigBuilder: Sendable {
         if let ref = source.configMapKeyRef {
             if let value = configMaps[ref.name ?? ""]?[ref.key] { return value }
             if ref.optional == true { return nil }
+            if configMaps[ref.name ?? ""] == nil { throw MissingReference(description: "configmap \"\(ref.name ?? "")\" not found") }
             throw MissingReference(description: "couldn't find key \(ref.key) in ConfigMap \(pod.metadata?.namespace ?? "")/\(ref.name ?? "")")
         }
         if let ref = source.secretKeyRef {
             if let value = secrets[ref.name ?? ""]?[ref.key] { return value }
             if ref.optional == true { return nil }
+            if secrets[ref.name ?? ""] == nil { throw MissingReference(description: "secret \"\(ref.name ?? "")\" not found") }
             throw MissingReference(description: "couldn't find key \(ref.key) in Secret \(pod.metadata?.namespace ?? "")/\(ref.name ?? "")")
         }
         if let ref = source.fieldRef { return fieldValue(ref.fieldPath) }

@@ -43,6 +43,10 @@ public struct WaitingReason: Sendable, Hashable {
 public enum ActionFailure: Sendable, Hashable {
     case imagePull(String)
     case createContainer(String)
+    /// The container's environment names a ConfigMap, Secret or key that does not exist.
+    case containerConfig(String)
+    /// A volume could not be prepared (the container keeps waiting as ContainerCreating).
+    case volume(String)
     case sandbox(String)
 }
 
@@ -79,6 +83,12 @@ public struct PodPlanner: Sendable {
             imageBackOff.next(image, now: now)
         case .createContainer(let message):
             waiting[name] = WaitingReason(reason: "CreateContainerError", message: message, at: now)
+            backOff.next("create/" + name, now: now)
+        case .containerConfig(let message):
+            waiting[name] = WaitingReason(reason: "CreateContainerConfigError", message: message, at: now)
+            backOff.next("create/" + name, now: now)
+        case .volume(let message):
+            waiting[name] = WaitingReason(reason: "ContainerCreating", message: message, at: now)
             backOff.next("create/" + name, now: now)
         case .sandbox(let message):
             sandboxFailure = WaitingReason(reason: "CreatePodSandboxError", message: message, at: now)
@@ -257,7 +267,7 @@ public struct PodPlanner: Sendable {
                     plan.wake(at: until)
                     return
                 }
-            case "CreateContainerError":
+            case "CreateContainerError", "CreateContainerConfigError", "ContainerCreating":
                 if let until = backOff.backOffUntil("create/" + name, since: failure.at, now: now) {
                     plan.wake(at: until)
                     return

@@ -241,14 +241,29 @@ actor PodWorker {
             planner.recordFailure(container: name, image: image, .imagePull(Self.message(error)), now: context.configuration.clock.now())
             return
         }
+        let config: ContainerConfig
         do {
             let (configMaps, secrets) = await referencedObjects(container)
             let builder = ContainerConfigBuilder(pod: pod, configMaps: configMaps, secrets: secrets, podIP: podIP, hostIP: context.hostIP)
             let logPath = context.configuration.logPath(namespace: namespace, name: self.name, uid: uid, container: name, attempt: attempt)
             try FileManager.default.createDirectory(atPath: (logPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            let mounts = try await VolumeManager(configuration: context.configuration, client: context.client)
-                .mounts(for: container, pod: pod, podIP: podIP)
-            let config = try builder.config(for: container, attempt: attempt, logPath: logPath, mounts: mounts)
+            let mounts: [Mount]
+            do {
+                mounts = try await VolumeManager(configuration: context.configuration, client: context.client)
+                    .mounts(for: container, pod: pod, podIP: podIP)
+            } catch {
+                planner.recordFailure(container: name, image: image, .volume("\(error)"), now: context.configuration.clock.now())
+                return
+            }
+            config = try builder.config(for: container, attempt: attempt, logPath: logPath, mounts: mounts)
+        } catch let error as ContainerConfigBuilder.MissingReference {
+            planner.recordFailure(container: name, image: image, .containerConfig(error.description), now: context.configuration.clock.now())
+            return
+        } catch {
+            planner.recordFailure(container: name, image: image, .createContainer(Self.message(error)), now: context.configuration.clock.now())
+            return
+        }
+        do {
             let id = try await context.runtime.createContainer(in: sandboxID, config)
             try await context.runtime.startContainer(id)
             planner.recordStarted(container: name)
