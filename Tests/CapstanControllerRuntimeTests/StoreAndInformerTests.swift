@@ -27,6 +27,7 @@ import Testing
         store.upsert(Self.pod("a", node: "n2", rv: "2"))
         #expect(store.byIndex(IndexName.nodeName, "n1").map(\.name) == ["b"])
         #expect(store.byIndex(IndexName.controllerUID, "rs1").isEmpty)
+        #expect(Set(store.byIndex(IndexName.controllerUID, "").map(\.name)) == ["a", "b"], "orphans are indexed under \"\"")
         store.remove(ObjectKey(namespace: "other", name: "b"))
         #expect(store.byIndex(IndexName.nodeName, "n1").isEmpty)
         #expect(store.get(namespace: "default", name: "a")?.spec?.nodeName == "n2")

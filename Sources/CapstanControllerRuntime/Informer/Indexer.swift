@@ -17,7 +17,8 @@ public struct Indexer<Object: Sendable>: Sendable {
 public enum IndexName {
     /// The object's namespace ("" for cluster-scoped objects).
     public static let namespace = "namespace"
-    /// The UID of the owner reference with `controller: true`.
+    /// The UID of the owner reference with `controller: true`; objects without a controller
+    /// (orphans, which controllers may adopt) are indexed under `""`.
     public static let controllerUID = "controllerUID"
     /// The UIDs of every owner reference.
     public static let ownerUID = "ownerUID"
@@ -32,7 +33,7 @@ extension Indexer {
 
     public static func controllerUID(_ accessor: ObjectAccessor<Object>) -> Indexer {
         Indexer(name: IndexName.controllerUID) { object in
-            accessor.ownerReferences(object).first(where: { $0.controller == true }).map { [$0.uid] } ?? []
+            [accessor.ownerReferences(object).first(where: { $0.controller == true })?.uid ?? ""]
         }
     }
 

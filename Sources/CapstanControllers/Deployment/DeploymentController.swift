@@ -172,7 +172,9 @@ final class DeploymentSync: Sendable {
     func claimReplicaSets(_ d: AppsV1.Deployment, selector: LabelSelector) async throws -> [AppsV1.ReplicaSet] {
         let uid = d.objectMeta.uid ?? ""
         var owned: [AppsV1.ReplicaSet] = []
-        for rs in replicaSets.store.list(namespace: d.namespace ?? "") {
+        let candidates = replicaSets.store.byIndex(IndexName.controllerUID, uid)
+            + replicaSets.store.byIndex(IndexName.controllerUID, "").filter { $0.objectMeta.namespace == d.objectMeta.namespace }
+        for rs in candidates {
             let matches = selector.matches(rs.objectMeta.labels ?? [:])
             if let ref = rs.objectMeta.controllerRef {
                 guard ref.uid == uid else { continue }

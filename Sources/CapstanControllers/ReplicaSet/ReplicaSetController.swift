@@ -113,7 +113,10 @@ final class ReplicaSetSync: Sendable {
             return
         }
         var claimed: [CoreV1.Pod] = []
-        for pod in pods.store.list(namespace: key.namespace) where pod.isActive || pod.objectMeta.controllerRef?.uid == uid {
+        // Candidates: the pods it controls and the orphans of its namespace (both from the controller index).
+        let candidates = pods.store.byIndex(IndexName.controllerUID, uid)
+            + pods.store.byIndex(IndexName.controllerUID, "").filter { $0.objectMeta.namespace == rs.objectMeta.namespace }
+        for pod in candidates where pod.isActive || pod.objectMeta.controllerRef?.uid == uid {
             switch ReplicaSetCore.claim(pod, ownerUID: uid, selector: selector, ownerDeleting: deleting) {
             case .owned: if pod.isActive { claimed.append(pod) }
             case .adopt:
