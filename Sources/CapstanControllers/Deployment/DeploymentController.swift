@@ -231,9 +231,8 @@ final class DeploymentSync: Sendable {
                                         ownerReferences: [d.asControllerRef]),
             spec: AppsV1.ReplicaSetSpec(minReadySeconds: spec.minReadySeconds, replicas: 0, selector: selector, template: template))
         do {
-            let created = try await context.client.create(rs)
-            context.recorder.record(d, reason: "ScalingReplicaSet", message: "Scaled up replica set \(created.name) from 0 to 0")
-            return created
+            // Created at 0 replicas; the rollout step that follows scales it (and records ScalingReplicaSet).
+            return try await context.client.create(rs)
         } catch where APIErrors.isAlreadyExists(error) {
             // Same name, different template: a hash collision. Count it so the next hash differs.
             let existing = try await context.client.get(AppsV1.ReplicaSet.self, name: rs.name, namespace: d.namespace)
