@@ -308,6 +308,13 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
         }
     }
 
+    /// Removes the default cgroup parent (in every hierarchy) if no container uses it any
+    /// more; call at shutdown, after the sandboxes are removed.
+    public func removeIdleCgroupParent() {
+        guard state.withLock({ $0.containers.isEmpty }) else { return }
+        HostOps.removeCgroup(configuration.cgroupParent)
+    }
+
     // MARK: Helpers
 
     static func runtimeConfig(_ config: ImageConfiguration.Config) -> ImageRuntimeConfig {

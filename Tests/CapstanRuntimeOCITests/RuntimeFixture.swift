@@ -53,6 +53,7 @@ enum RuntimeFixture {
             let fields = line.split(separator: " ")
             if fields.count > 4, fields[4].hasPrefix(scratch) { HostOps.unmount(String(fields[4])) }
         }
+        runtime.removeIdleCgroupParent()
         HostOps.removeCgroup(cgroupParent)
         try? FileManager.default.removeItem(atPath: scratch)
         if let failure { throw failure }
