@@ -67,3 +67,22 @@ import Testing
         #expect(PodWorker.defaultPullPolicy(image) == policy)
     }
 }
+
+@Suite struct PullSecretsTests {
+    @Test(arguments: [("busybox", "docker.io"), ("library/busybox:1", "docker.io"), ("ghcr.io/a/b:1", "ghcr.io"),
+                      ("localhost/import:latest", "localhost"), ("127.0.0.1:5000/demo/busybox@sha256:ab", "127.0.0.1:5000")])
+    func registryOfImage(image: String, registry: String) {
+        #expect(PullSecrets.registry(of: image) == registry)
+    }
+
+    @Test func matchesDockerConfigJSONAndDockercfg() {
+        let json = #"{"auths":{"https://index.docker.io/v1/":{"auth":"dXNlcjpwYXNz"},"reg:5000":{"username":"u","password":"p"}}}"#
+        let old = #"{"ghcr.io":{"username":"g","password":"h"}}"#
+        let secrets: [[String: [UInt8]]] = [[".dockerconfigjson": Array(json.utf8)], [".dockercfg": Array(old.utf8)]]
+        #expect(PullSecrets.auth(for: "busybox", secrets: secrets) == RegistryAuth(username: "user", password: "pass"))
+        #expect(PullSecrets.auth(for: "reg:5000/x/y:1", secrets: secrets) == RegistryAuth(username: "u", password: "p"))
+        #expect(PullSecrets.auth(for: "ghcr.io/x/y", secrets: secrets) == RegistryAuth(username: "g", password: "h"))
+        #expect(PullSecrets.auth(for: "quay.io/x/y", secrets: secrets) == nil)
+        #expect(PullSecrets.auth(for: "busybox", secrets: [[".dockerconfigjson": Array("not json".utf8)]]) == nil)
+    }
+}

@@ -101,10 +101,8 @@ final class AgentServer: Sendable {
         do {
             let options = try LogOptions(query: query)
             stream = try await logs.stream(namespace: segments[1], pod: segments[2], container: segments[3], options: options)
-        } catch let error as LogRequestError {
-            return try await reply(HTTPResponseStatus(statusCode: error.status), error.description + "\n")
         } catch {
-            return try await reply(.internalServerError, "\(error)\n")
+            return try await reply(HTTPResponseStatus(statusCode: error.status), error.description + "\n")
         }
         let headers = HTTPHeaders([("Content-Type", "text/plain"), ("Transfer-Encoding", "chunked")])
         try await outbound.write(.head(HTTPResponseHead(version: request.version, status: .ok, headers: headers)))

@@ -235,7 +235,7 @@ actor PodWorker {
                     planner.recordFailure(container: name, image: image, .imagePull("Container image \"\(image)\" is not present with pull policy of Never"), now: now)
                     return
                 }
-                present = try await context.images.pullImage(image, auth: nil)
+                present = try await context.images.pullImage(image, auth: await pullAuth(for: image))
             }
         } catch {
             planner.recordFailure(container: name, image: image, .imagePull(Self.message(error)), now: context.configuration.clock.now())
@@ -276,6 +276,17 @@ actor PodWorker {
         } catch {
             planner.recordFailure(container: name, image: image, .createContainer(Self.message(error)), now: context.configuration.clock.now())
         }
+    }
+
+    /// Credentials for the image's registry from the pod's imagePullSecrets (missing secrets are skipped).
+    private func pullAuth(for image: String) async -> RegistryAuth? {
+        var secrets: [[String: [UInt8]]] = []
+        for reference in pod.spec?.imagePullSecrets ?? [] {
+            guard let name = reference.name,
+                  let secret = try? await context.client.get(CoreV1.Secret.self, name: name, namespace: namespace) else { continue }
+            secrets.append(VolumeManager.decode(secret.data ?? [:]))
+        }
+        return PullSecrets.auth(for: image, secrets: secrets)
     }
 
     /// ConfigMaps and Secrets the container's environment names (missing ones are left out).

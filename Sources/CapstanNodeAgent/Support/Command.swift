@@ -17,6 +17,7 @@ public struct CommandError: Error, Sendable, CustomStringConvertible {
 
 enum Command {
     /// Runs `arguments` (the first is an absolute path or looked up in PATH) and collects its output.
+    @discardableResult
     static func run(_ arguments: [String], check: Bool = true) async throws -> CommandResult {
         guard let executable = arguments.first else { throw NetworkError("empty command") }
         let process = Process()
