@@ -14,8 +14,10 @@ import Glibc
 /// - A pod sandbox is a set of persistent namespaces, not a process: IPC and UTS namespaces
 ///   (and the network namespace unless the caller passes one) are created with `unshare` and
 ///   bind-mounted on files under `<stateRoot>/sandboxes/<id>/`; containers join them by path.
-///   There is no pause process. Each container has its own PID namespace (a shared pod PID
-///   namespace is not supported yet).
+///   There is no pause process. Each container has its own PID namespace unless the sandbox
+///   asks for a pod PID namespace (`namespaces.pid == .pod`): then later containers join the
+///   PID namespace of the pod's first running container (which is PID 1 there, so the others
+///   die with it; a pause process would be needed to decouple them).
 /// - A container is a bundle `<stateRoot>/containers/<id>/` with an overlayfs rootfs (image
 ///   layers from the `ImageStore` as lower dirs) and a generated `config.json`. The OCI
 ///   runtime's `create` runs at `startContainer`, with pipes for stdout/stderr that this
@@ -243,11 +245,22 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
         let imageConfig = Self.runtimeConfig(image.config)
         let parent = sandbox.config.cgroupParent.map { $0.hasPrefix("/") ? $0 : "/" + $0 } ?? configuration.cgroupParent
         let cgroupsPath = parent + "/" + id
+        // Shared pod PID namespace: join the one of the pod's first running container (there is
+        // no pause process, so the namespace ends with that container).
+        let pidNamespace: String? = switch sandbox.config.namespaces.pid {
+        case .node: ""
+        case .container: nil
+        case .pod: state.withLock { state in
+            sandbox.containers.compactMap { state.containers[$0] }.filter { $0.status.state == .running }
+                .min { ($0.status.startedAt ?? .distantFuture) < ($1.status.startedAt ?? .distantFuture) }
+                .flatMap { $0.status.pid }.map { "/proc/\($0)/ns/pid" }
+        }
+        }
         let builder = SpecBuilder(
             config: config, image: imageConfig,
             namespaces: SpecBuilder.SandboxNamespaces(
                 network: sandbox.status.networkNamespacePath, ipc: sandbox.ipc, uts: sandbox.uts,
-                hostname: sandbox.config.hostname, sysctls: sandbox.config.sysctls
+                hostname: sandbox.config.hostname, sysctls: sandbox.config.sysctls, pid: pidNamespace
             ),
             rootfs: bundle + "/rootfs", cgroupsPath: cgroupsPath,
             passwd: Self.readFromLayers(layers, "etc/passwd"), group: Self.readFromLayers(layers, "etc/group"),

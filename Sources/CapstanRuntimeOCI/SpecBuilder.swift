@@ -11,6 +11,8 @@ struct SpecBuilder {
         var uts: String?
         var hostname: String
         var sysctls: [String: String]
+        /// `nil`: a new PID namespace; "": the node's (hostPID); a path: join it (shared pod PID namespace).
+        var pid: String? = nil
     }
 
     var config: ContainerConfig
@@ -64,7 +66,12 @@ struct SpecBuilder {
                 options: ["rbind", propagation] + (mount.readOnly ? ["ro"] : [])
             ))
         }
-        var specNamespaces = [RuntimeSpec.Namespace(type: "mount"), RuntimeSpec.Namespace(type: "pid")]
+        var specNamespaces = [RuntimeSpec.Namespace(type: "mount")]
+        switch namespaces.pid {
+        case nil: specNamespaces.append(RuntimeSpec.Namespace(type: "pid"))
+        case let path? where !path.isEmpty: specNamespaces.append(RuntimeSpec.Namespace(type: "pid", path: path))
+        default: break
+        }
         if let network = namespaces.network { specNamespaces.append(RuntimeSpec.Namespace(type: "network", path: network)) }
         if let ipc = namespaces.ipc { specNamespaces.append(RuntimeSpec.Namespace(type: "ipc", path: ipc)) }
         if let uts = namespaces.uts { specNamespaces.append(RuntimeSpec.Namespace(type: "uts", path: uts)) }

@@ -64,6 +64,21 @@ struct OCIRuntimeTests {
         }
     }
 
+    @Test("a pod PID namespace is shared by its containers")
+    func sharedPID() async throws {
+        try await RuntimeFixture.withRuntime { runtime, _ in
+            let sandbox = try await runtime.runPodSandbox(PodSandboxConfig(
+                metadata: PodSandboxMetadata(name: "pidns", namespace: "default", uid: "u5"), namespaces: NamespaceOptions(pid: .pod)
+            ))
+            let first = try await runtime.createContainer(in: sandbox, ContainerConfig(name: "first", image: RuntimeFixture.image, command: ["sleep", "60"]))
+            try await runtime.startContainer(first)
+            let second = try await runtime.createContainer(in: sandbox, ContainerConfig(name: "second", image: RuntimeFixture.image, command: ["sleep", "61"]))
+            try await runtime.startContainer(second)
+            let seen = try await runtime.execSync(second, command: ["ps", "-o", "args"], timeout: .seconds(5))
+            #expect(seen.stdoutString.contains("sleep 60") && seen.stdoutString.contains("sleep 61"), "\(seen.stdoutString)")
+        }
+    }
+
     @Test("a memory limit that is exceeded ends as OOMKilled")
     func oomKilled() async throws {
         try await RuntimeFixture.withRuntime { runtime, _ in

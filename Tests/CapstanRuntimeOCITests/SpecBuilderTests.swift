@@ -90,6 +90,20 @@ struct SpecBuilderTests {
             rootfs: "/r", cgroupsPath: "/c", passwd: "", group: "", clampOOMScoreAdj: true
         ).build()
         #expect(spec.linux.namespaces.map(\.type) == ["mount", "pid"] && spec.hostname == nil)
+        var hostPID = Self.namespaces
+        hostPID.pid = ""
+        let onHost = try SpecBuilder(
+            config: ContainerConfig(name: "c", image: "i", command: ["x"]), image: ImageRuntimeConfig(), namespaces: hostPID,
+            rootfs: "/r", cgroupsPath: "/c", passwd: "", group: "", clampOOMScoreAdj: true
+        ).build()
+        #expect(!onHost.linux.namespaces.contains { $0.type == "pid" })
+        var shared = Self.namespaces
+        shared.pid = "/proc/42/ns/pid"
+        let joined = try SpecBuilder(
+            config: ContainerConfig(name: "c", image: "i", command: ["x"]), image: ImageRuntimeConfig(), namespaces: shared,
+            rootfs: "/r", cgroupsPath: "/c", passwd: "", group: "", clampOOMScoreAdj: true
+        ).build()
+        #expect(joined.linux.namespaces.contains(RuntimeSpec.Namespace(type: "pid", path: "/proc/42/ns/pid")))
         #expect(spec.process.env.first?.hasPrefix("PATH=") == true)
     }
 
