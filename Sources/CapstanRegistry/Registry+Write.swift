@@ -187,9 +187,11 @@ extension Registry {
             if !options.managedFieldsSet { trackManagedFields(old: old, new: &new, r, subresource: subresource, options: options) }
             try validate(new, old: old, r)
 
-            // Removing the last finalizer of an object being deleted deletes it.
+            // Removing the last finalizer of an object being deleted deletes it (a namespace also
+            // waits for its spec.finalizers, which the namespace controller clears via finalize).
             let newMeta = new.object("metadata") ?? [:]
-            if newMeta["deletionTimestamp"] != nil, (newMeta.array("finalizers") ?? []).isEmpty,
+            let namespaceFinalizing = r.kind == "Namespace" && r.group.isEmpty && !(new.object("spec")?.array("finalizers") ?? []).isEmpty
+            if newMeta["deletionTimestamp"] != nil, (newMeta.array("finalizers") ?? []).isEmpty, !namespaceFinalizing,
                !(r.kind == "Pod" && (newMeta.int("deletionGracePeriodSeconds") ?? 0) > 0 && old.object("spec")?.string("nodeName") != nil) {
                 if options.dryRun {
                     return WriteResult(entry: r.cache.makeEntry(current), created: false, warnings: warnings)
