@@ -253,6 +253,39 @@ func boundPod(_ name: String, command: [String], node: String = "node-1", grace:
     }
 }
 
+extension AgentLogEndpointTests {
+    @Test func followStreamsNewLinesUntilTheContainerExits() async throws {
+        try await withClient { client, _ in
+            let endpoint = try AgentServerConfiguration.selfSigned(nodeName: "node-1", ipAddresses: ["127.0.0.1"], bindAddress: "127.0.0.1",
+                                                                   port: 0, clientCAPEM: nil)
+            try await withFakeAgent(client, server: endpoint) { runtime, agent in
+                var pod = boundPod("tail", command: ["sleep", "infinity"])
+                pod.spec?.restartPolicy = "Never"
+                pod = try await client.create(pod)
+                #expect(await eventually { (try? await client.get(CoreV1.Pod.self, name: "tail", namespace: "default"))?.status?.phase == "Running" })
+                let path = agent.configuration.logPath(namespace: "default", name: "tail", uid: pod.metadata?.uid ?? "", container: "app", attempt: 0)
+                func append(_ text: String) throws {
+                    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+                    try handle.seekToEnd()
+                    try handle.write(contentsOf: Data(CRILog.format(timestamp: CRILog.timestamp(Date()), stream: .stdout, partial: false,
+                                                                    content: Array(text.utf8))))
+                    try handle.close()
+                }
+                if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+                try append("first")
+                let port = try #require(agent.serverPort)
+                async let output = curl(["--no-buffer", "https://127.0.0.1:\(port)/containerLogs/default/tail/app?follow=true"])
+                try await Task.sleep(for: .milliseconds(300))
+                try append("second")
+                try await Task.sleep(for: .milliseconds(300))
+                let id = try #require(try await runtime.listContainers(ContainerFilter()).first?.id)
+                runtime.exit(id, code: 0)
+                #expect(try await output.stdout == "first\nsecond\n")
+            }
+        }
+    }
+}
+
 @Suite struct CRILogRendererTests {
     let file = """
     2024-05-01T10:00:00.100000000Z stdout F one
