@@ -92,7 +92,8 @@ public final class APIServer: Service, Sendable {
         let registry = try Registry(storage: storage, serviceCIDR: configuration.serviceCIDR)
         self.registry = registry
         let tokens = try configuration.tokenFile.map { try TokenFile.load(path: $0) }
-        let authenticator = Authenticator(tokens: tokens)
+        let authenticator = Authenticator(tokens: tokens,
+                                          serviceAccounts: pki?.serviceAccountTokenSigner.map(ServiceAccountTokens.init))
         let advertised = configuration.bindAddress == "0.0.0.0" ? "127.0.0.1" : configuration.bindAddress
         let nodeConnections = try pki.map { try NodeConnections(pki: $0, logger: logger) }
         self.nodeConnections = nodeConnections

@@ -95,6 +95,26 @@ struct KubectlServerSideApplyTests {
         }
     }
 
+    @Test func createTokenAuthenticatesAsTheServiceAccount() async throws {
+        try await withKubectl { _, k in
+            try await k.ok("create", "serviceaccount", "robot")
+            let token = try await k.ok("create", "token", "robot").trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(token.split(separator: ".").count == 3, "\(token)")
+            let who = try JSON.parse(try await k.ok("auth", "whoami", "-o", "json", "--token=" + token))
+            #expect(who.at("status.userInfo.username")?.string == "system:serviceaccount:default:robot", "\(who)")
+            #expect(who.at("status.userInfo.groups")?.array?.contains("system:serviceaccounts:default") == true)
+            let review = "{\"apiVersion\":\"authentication.k8s.io/v1\",\"kind\":\"TokenReview\",\"spec\":{\"token\":\"\(token)\"}}"
+            let reviewed = try JSON.parse(try await k.ok("create", "-o", "json", "-f", "-", stdin: review))
+            #expect(reviewed.at("status.authenticated") == true && reviewed.at("status.user.username")?.string == "system:serviceaccount:default:robot")
+            let tampered = try await k.run("auth", "whoami", "--token=" + token.dropLast(2) + "xx")
+            #expect(tampered.exitCode != 0 && tampered.stderr.contains("Unauthorized"), "\(tampered)")
+            let missing = try await k.run("create", "token", "nobody")
+            #expect(missing.exitCode != 0 && missing.stderr.contains("not found"), "\(missing)")
+            let short = try await k.run("create", "token", "robot", "--duration=1m")
+            #expect(short.exitCode != 0 && short.stderr.contains("less than 10 minutes"), "\(short)")
+        }
+    }
+
     @Test func strictValidationNamesTheTypo() async throws {
         try await withKubectl { _, k in
             let typo = webDeployment.replacingOccurrences(of: "replicas: 2", with: "replicass: 2")

@@ -1,6 +1,11 @@
 import CapstanAPI
 import CapstanAPIMachinery
 import CapstanRegistry
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 extension APIRouter {
     /// Write options with what only the request knows: `force` and the User-Agent that names the
@@ -36,7 +41,9 @@ extension APIRouter {
 extension Authenticator {
     /// Who a bearer token from the token file authenticates as (TokenReview), or nil.
     public func user(forToken token: String) -> UserInfo? {
-        guard let user = tokens?.users[token] else { return nil }
-        return UserInfo(name: user.name, uid: user.uid, groups: user.groups + ["system:authenticated"])
+        if let user = tokens?.users[token] {
+            return UserInfo(name: user.name, uid: user.uid, groups: user.groups + ["system:authenticated"])
+        }
+        return serviceAccounts?.user(forToken: token, now: Int64(Date().timeIntervalSince1970))
     }
 }

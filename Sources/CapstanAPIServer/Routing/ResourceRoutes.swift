@@ -169,6 +169,8 @@ extension APIRouter {
                 "kind": .string("Status"), "apiVersion": .string("v1"), "metadata": .object([:]), "status": .string("Success"),
                 "code": .int(201),
             ]).serialized())
+        case ("token", .POST):
+            return try await tokenRequest(request, r, namespace: namespace, name: name)
         case ("finalize", .PUT):
             try requireJSONBody(request)
             let result = try await registry.finalizeNamespace(name: name, body: request.body, options: try writeOptions(q))

@@ -11,18 +11,20 @@ import Foundation
 /// file. Anything else is anonymous (nil), which the router answers with 401.
 public struct Authenticator: Sendable {
     let tokens: TokenFile?
+    /// Service account tokens (TokenRequest) this server signed; nil without a P-256 CA key.
+    public let serviceAccounts: ServiceAccountTokens?
 
-    public init(tokens: TokenFile?) { self.tokens = tokens }
+    public init(tokens: TokenFile?, serviceAccounts: ServiceAccountTokens? = nil) {
+        self.tokens = tokens
+        self.serviceAccounts = serviceAccounts
+    }
 
     public func authenticate(certificateDER: [UInt8]?, headers: HTTPHeaders) -> UserInfo? {
         if let auth = headers.first(name: "authorization") {
             let parts = auth.split(separator: " ", maxSplits: 1)
             if parts.count == 2, parts[0].lowercased() == "bearer" {
                 let token = parts[1].trimmingCharacters(in: .whitespaces)
-                if let user = tokens?.users[token] {
-                    return UserInfo(name: user.name, uid: user.uid, groups: user.groups + ["system:authenticated"])
-                }
-                return nil
+                return user(forToken: token)
             }
         }
         if let der = certificateDER, let identity = try? ClientIdentity.from(certificateDER: der) {
