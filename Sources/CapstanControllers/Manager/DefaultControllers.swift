@@ -9,7 +9,7 @@ public enum DefaultControllers {
         [
             ReplicaSetController(),
             DeploymentController(),
-            EndpointSliceController(), JobController(), CronJobController(), TTLAfterFinishedController(), NodeLifecycleController(), PodGCController(), DisruptionController(),
+            EndpointSliceController(), JobController(), CronJobController(), TTLAfterFinishedController(), NodeLifecycleController(), PodGCController(), DisruptionController(), DaemonSetController(),
             NamespaceController(),
             ServiceAccountController(),
             RootCACertPublisher(),

@@ -1,0 +1,87 @@
+import CapstanAPI
+import CapstanClient
+import CapstanControllerRuntime
+import Foundation
+
+/// The DaemonSet controller: one pod per eligible node as ``DaemonSetCore`` decides (node
+/// selector, node affinity, taints and tolerations), rolling updates with maxUnavailable or
+/// maxSurge (OnDelete leaves old pods alone), and the status numbers Kubernetes reports.
+public struct DaemonSetController: Controller {
+    public let name = "daemonset"
+
+    public init() {}
+
+    public func run(context: ControllerContext) async throws {
+        let daemonSets = context.informers.informer(AppsV1.DaemonSet.self)
+        let nodes = context.informers.informer(CoreV1.Node.self)
+        let pods = context.informers.informer(CoreV1.Pod.self)
+        let queue = WorkQueue<ObjectKey>(clock: context.clock)
+        let expectations = Expectations(clock: context.clock)
+        daemonSets.addEventHandler { event in
+            if case .deleted(let ds) = event { expectations.delete(ds.key.description) }
+            queue.add(event.object.key)
+        }
+        nodes.addEventHandler { event in
+            if case .updated(let old, let new) = event, old.objectMeta.labels == new.objectMeta.labels, old.spec?.taints == new.spec?.taints,
+               old.isReadyNode == new.isReadyNode { return }
+            for ds in daemonSets.store.list() { queue.add(ds.key) }
+        }
+        pods.addEventHandler { event in
+            let pod = event.object
+            guard let ref = pod.objectMeta.controllerRef, ref.kind == "DaemonSet",
+                  let ds = daemonSets.store.get(namespace: pod.namespace, name: ref.name), ds.objectMeta.uid == ref.uid else { return }
+            let key = ds.key.description
+            switch event {
+            case .added(let p): if p.isTerminating { expectations.deletionObserved(key) } else { expectations.creationObserved(key) }
+            case .updated(let old, let new): if new.isTerminating && !old.isTerminating { expectations.deletionObserved(key) }
+            case .deleted(let p): if !p.isTerminating { expectations.deletionObserved(key) }
+            }
+            queue.add(ds.key)
+        }
+        try await daemonSets.waitForSync()
+        try await nodes.waitForSync()
+        try await pods.waitForSync()
+        await queue.run(workers: context.workers) { key in
+            guard let ds = daemonSets.store.get(key), ds.objectMeta.deletionTimestamp == nil else { return }
+            guard expectations.satisfied(key.description) else { return }
+            let now = Int64(context.clock.date.timeIntervalSince1970.rounded(.down))
+            let owned = pods.store.byIndex(IndexName.controllerUID, ds.objectMeta.uid ?? "")
+            let plan = DaemonSetCore.reconcile(ds, nodes: nodes.store.list(), pods: owned, now: now)
+            expectations.expect(key.description, adds: plan.create.count, deletes: plan.delete.count)
+            var firstError: (any Error)?
+            for name in plan.delete {
+                do {
+                    try await context.client.delete(CoreV1.Pod.self, name: name, namespace: key.namespace)
+                    context.recorder.record(ds, reason: "SuccessfulDelete", message: "Deleted pod: \(name)")
+                } catch {
+                    expectations.deletionObserved(key.description)
+                    if !APIErrors.isNotFound(error) { firstError = firstError ?? error }
+                }
+            }
+            let hash = ds.spec.map { DaemonSetCore.templateHash($0.template) } ?? ""
+            for node in plan.create {
+                do {
+                    let pod = try await context.client.create(DaemonSetCore.makePod(ds, node: node, hash: hash))
+                    context.recorder.record(ds, reason: "SuccessfulCreate", message: "Created pod: \(pod.name)")
+                } catch {
+                    expectations.creationObserved(key.description)
+                    context.recorder.record(ds, type: .warning, reason: "FailedCreate", message: "Error creating: \(error)")
+                    firstError = firstError ?? error
+                }
+            }
+            if plan.status != ds.status {
+                var updated = ds
+                updated.status = plan.status
+                _ = try await context.client.updateStatus(updated)
+            }
+            if let minReady = ds.spec?.minReadySeconds, minReady > 0, plan.status.numberAvailable != plan.status.numberReady {
+                queue.add(key, after: .seconds(Int64(minReady)))
+            }
+            if let firstError { throw firstError }
+        }
+    }
+}
+
+extension CoreV1.Node {
+    fileprivate var isReadyNode: Bool { status?.conditions?.contains { $0.type == "Ready" && $0.status == "True" } ?? false }
+}
