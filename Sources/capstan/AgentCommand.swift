@@ -69,6 +69,8 @@ struct AgentCommand: AsyncParsableCommand {
         let group = ServiceGroup(configuration: .init(services: [.init(service: AgentService(agent: agent))],
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         print("node agent \(name) joining \(clientConfiguration.server)")
+        // Progress lines must reach pipes and logs as they happen.
+        fflush(stdout)
         try await group.run()
         await client.shutdown()
     }
