@@ -70,7 +70,7 @@ struct AgentCommand: AsyncParsableCommand {
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         print("node agent \(name) joining \(clientConfiguration.server)")
         // Progress lines must reach pipes and logs as they happen.
-        fflush(stdout)
+        fflush(nil)
         try await group.run()
         await client.shutdown()
     }
