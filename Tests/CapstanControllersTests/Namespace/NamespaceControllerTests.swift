@@ -83,19 +83,17 @@ import Testing
     }
 }
 
-@Suite struct NamespaceConditionsKnownIssueTests {
-    /// The registry deletes a terminating namespace on a status write (its finalizers are in
-    /// spec.finalizers, not metadata.finalizers), so the conditions cannot be reported yet.
+@Suite struct NamespaceConditionsTests {
+    /// A terminating namespace stays (its spec.finalizers remain) while the controller reports
+    /// what holds it up.
     @Test func conditionsAreReportedWhileContentRemains() async throws {
         try await withControllers([NamespaceController(recheck: .milliseconds(100), reportConditions: true)], readier: nil) { client in
             _ = try await client.create(CoreV1.Namespace(metadata: MetaV1.ObjectMeta(name: "held-ns")))
             _ = try await client.create(CoreV1.ConfigMap(metadata: MetaV1.ObjectMeta(finalizers: ["example.com/hold"], name: "held", namespace: "held-ns")))
             try await client.delete(CoreV1.Namespace.self, name: "held-ns")
             try await Task.sleep(for: .milliseconds(500))
-            await withKnownIssue("registry: updating a terminating namespace deletes it while spec.finalizers remain") {
-                let ns = try await client.get(CoreV1.Namespace.self, name: "held-ns")
-                #expect(ns.status?.conditions?.first { $0.type == "NamespaceFinalizersRemaining" }?.status == "True")
-            }
+            let ns = try await client.get(CoreV1.Namespace.self, name: "held-ns")
+            #expect(ns.status?.conditions?.first { $0.type == "NamespaceFinalizersRemaining" }?.status == "True")
         }
     }
 }
