@@ -2,13 +2,14 @@ import ArgumentParser
 import CapstanAPI
 import CapstanClient
 import CapstanNodeSimulator
+import CapstanScheduler
 import Foundation
 import Synchronization
 
-/// `capstan bench scale`: `capstan server` as a child process (API server, scheduler and
-/// controllers, so its memory is its own), N simulated nodes in this process, M pods created;
-/// measures the time until every node is Ready and every pod Running, API latency meanwhile,
-/// and server RSS per pod.
+/// `capstan bench scale`: `capstan server --api-only` as a child process (so its memory is its
+/// own), N simulated nodes and the scheduler in this process, M pods created; measures the
+/// time until every node is Ready and every pod Running, API latency meanwhile, and server RSS
+/// per pod.
 struct BenchScaleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scale",
@@ -39,12 +40,19 @@ struct BenchScaleCommand: AsyncParsableCommand {
         let admin = try BenchPods.client(kubeconfig: kubeconfig, connections: creators + 4)
         let probeClient = try BenchPods.client(kubeconfig: kubeconfig, connections: 2)
         let simClient = try BenchPods.client(kubeconfig: kubeconfig, connections: 80)
+        let schedClient = try BenchPods.client(kubeconfig: kubeconfig, connections: 44)
         try await BenchPods.createNamespace(admin)
 
         var simConfig = NodeSimulator.Configuration(nodeCount: nodes, template: SimulatedNodeTemplate(cpu: "32", memory: "256Gi", pods: 110))
         simConfig.writeConcurrency = 64
         let simulator = NodeSimulator(client: simClient, configuration: simConfig, logger: EmbeddedServer.quiet)
-        let background = Task { try await simulator.run() }
+        let scheduler = try Scheduler(client: schedClient, logger: EmbeddedServer.quiet)
+        let background = Task {
+            await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await simulator.run() }
+                group.addTask { try await scheduler.run() }
+            }
+        }
         // API latency seen by an ordinary client throughout: a get and a small list, every 100 ms.
         let probes = Mutex<[Double]>([])
         let probe = Task {
@@ -65,6 +73,7 @@ struct BenchScaleCommand: AsyncParsableCommand {
         }
         let start = ContinuousClock.now
         await simulator.waitUntilRegistered()
+        await scheduler.waitUntilSynced()
         let nodesReady = ContinuousClock.now - start
         print(String(format: "%d nodes Ready in %.2f s; server RSS %.0f MB", nodes, Percentile.ms(nodesReady) / 1000, server.rssMB()))
         let progress = PodProgress(prefix: "p-", count: pods)
@@ -82,7 +91,7 @@ struct BenchScaleCommand: AsyncParsableCommand {
         let loadedRSS = server.rssMB()
         background.cancel()
         _ = await background.result
-        for c in [admin, probeClient, simClient] { await c.shutdown() }
+        for c in [admin, probeClient, simClient, schedClient] { await c.shutdown() }
 
         let probeLatencies = probes.withLock { $0 }.sorted()
         let perPodKB = (loadedRSS - idleRSS) * 1024 / Double(pods)
