@@ -205,6 +205,9 @@ struct ServerSideApplyHTTPTests {
                                               manager: "m"), 400, "BadRequest", messageContains: "does not match the name on the URL")
             expectStatus(try await Self.apply(s, Self.cms + "/bad", #"{"apiVersion":"v1","kind":"ConfigMap","data":{"a":1}}"#,
                                               manager: "m"), 400, "BadRequest", messageContains: "data[a]")
+            let duplicate = try await Self.apply(s, Self.cms + "/bad", "apiVersion: v1\nkind: ConfigMap\ndata:\n  a: x\n  a: y\n",
+                                                 manager: "m", extra: "fieldValidation=Strict")
+            expectStatus(duplicate, 400, "BadRequest", messageContains: #"strict decoding error: duplicate field "data.a""#)
             let force = try await s.http.send("PATCH", Self.cms + "/bad?force=true", body: Data("{}".utf8),
                                               contentType: "application/merge-patch+json")
             expectStatus(force, 422, "Invalid", messageContains: "force: Forbidden: may not be specified for non-apply patch")
