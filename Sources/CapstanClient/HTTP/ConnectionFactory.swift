@@ -2,6 +2,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import NIOTLS
 
 /// Opens connections to the API server: TCP, then TLS (verifying the server against the
 /// configured CA, presenting the client certificate), then HTTP/1.1 codecs. The future a
@@ -63,10 +64,9 @@ struct ConnectionFactory: Sendable {
         }
     }
 
-    /// Connects and runs `configure` on the event loop to add the handlers after the HTTP codec.
-    /// Fails with ``APIClientError/Code/connectionFailed`` (retriable: nothing was sent). The TLS
-    /// handshake runs when the first request is written (NIOSSL holds writes until it is done);
-    /// its failure fails that request as ``APIClientError/Code/connectionFailed``.
+    /// Connects, completes the TLS handshake, and runs `configure` on the event loop to add the
+    /// handlers after the HTTP codec. Fails with ``APIClientError/Code/connectionFailed``
+    /// (retriable: nothing was sent), naming a handshake failure (an unknown CA) as such.
     func connect(configure: @escaping @Sendable (any Channel) throws -> Void) -> EventLoopFuture<any Channel> {
         let sslContext = self.sslContext
         let serverHostname = self.serverHostname
@@ -79,13 +79,27 @@ struct ConnectionFactory: Sendable {
                     let sync = channel.pipeline.syncOperations
                     if let sslContext {
                         try sync.addHandler(try NIOSSLClientHandler(context: sslContext, serverHostname: serverHostname))
+                        try sync.addHandler(TLSHandshakeWaiter(promise: channel.eventLoop.makePromise()))
                     }
                     try sync.addHTTPClientHandlers()
                     try configure(channel)
                 }
             }
             .connect(host: address.host, port: address.port)
+            .flatMap { channel in
+                // Wait for the handshake, so its failure is reported as what it is.
+                guard let waiter = try? channel.pipeline.syncOperations.handler(type: TLSHandshakeWaiter.self) else {
+                    return channel.eventLoop.makeSucceededFuture(channel)
+                }
+                return waiter.promise.futureResult.map { channel }.flatMapError { error in
+                    channel.close(promise: nil)
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+            }
             .flatMapErrorThrowing { error in
+                if let tls = error as? NIOSSLError, case .handshakeFailed = tls {
+                    throw APIClientError(.connectionFailed, "TLS handshake with \(address.hostHeader) failed: \(error)", retryHint: .always)
+                }
                 throw APIClientError(.connectionFailed, "cannot connect to \(address.hostHeader): \(error)", retryHint: .always)
             }
     }
@@ -98,5 +112,46 @@ struct ConnectionFactory: Sendable {
             return APIClientError(.connectionFailed, "TLS handshake failed: \(error)", retryHint: .always)
         }
         return APIClientError(.connectionClosed, "\(context): \(error)", retryHint: .idempotentOnly)
+    }
+}
+
+/// Completes `promise` when the TLS handshake has (or fails it with the handshake's error, or
+/// when the connection closes first).
+final class TLSHandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+    let promise: EventLoopPromise<Void>
+    private var done = false
+
+    init(promise: EventLoopPromise<Void>) { self.promise = promise }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let tls = event as? TLSUserEvent, case .handshakeCompleted = tls, !done {
+            done = true
+            promise.succeed(())
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if !done {
+            done = true
+            promise.fail(error)
+        }
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if !done {
+            done = true
+            promise.fail(APIClientError(.connectionFailed, "the server closed the connection during the TLS handshake", retryHint: .always))
+        }
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        if !done {
+            done = true
+            promise.fail(ChannelError.ioOnClosedChannel)
+        }
     }
 }
