@@ -13,13 +13,11 @@ public struct NamespaceController: Controller {
     public let name = "namespace"
     /// Pause before looking again while content remains.
     public var recheck: Duration
-    /// Whether to write the deletion conditions to the namespace's status. Off by default for
-    /// now: the registry deletes a terminating namespace on any update while `metadata.finalizers`
-    /// is empty, even though `spec.finalizers` still holds it, so the write would remove the
-    /// namespace before its content is gone.
+    /// Whether to write the deletion conditions (NamespaceContentRemaining, ...) to the
+    /// namespace's status while content remains.
     public var reportConditions: Bool
 
-    public init(recheck: Duration = .milliseconds(500), reportConditions: Bool = false) {
+    public init(recheck: Duration = .milliseconds(500), reportConditions: Bool = true) {
         self.recheck = recheck
         self.reportConditions = reportConditions
     }

@@ -87,13 +87,16 @@ import Testing
     /// A terminating namespace stays (its spec.finalizers remain) while the controller reports
     /// what holds it up.
     @Test func conditionsAreReportedWhileContentRemains() async throws {
-        try await withControllers([NamespaceController(recheck: .milliseconds(100), reportConditions: true)], readier: nil) { client in
+        try await withControllers([NamespaceController(recheck: .milliseconds(100))], readier: nil) { client in
             _ = try await client.create(CoreV1.Namespace(metadata: MetaV1.ObjectMeta(name: "held-ns")))
             _ = try await client.create(CoreV1.ConfigMap(metadata: MetaV1.ObjectMeta(finalizers: ["example.com/hold"], name: "held", namespace: "held-ns")))
             try await client.delete(CoreV1.Namespace.self, name: "held-ns")
-            try await Task.sleep(for: .milliseconds(500))
-            let ns = try await client.get(CoreV1.Namespace.self, name: "held-ns")
-            #expect(ns.status?.conditions?.first { $0.type == "NamespaceFinalizersRemaining" }?.status == "True")
+            #expect(try await eventually {
+                let ns = try await client.get(CoreV1.Namespace.self, name: "held-ns")
+                let remaining = ns.status?.conditions?.first { $0.type == "NamespaceContentRemaining" }
+                return ns.status?.conditions?.first { $0.type == "NamespaceFinalizersRemaining" }?.status == "True"
+                    && remaining?.reason == "SomeResourcesRemain" && ns.status?.phase == "Terminating"
+            })
         }
     }
 }
