@@ -93,7 +93,12 @@ public final class NodeAgent: Sendable {
         for entry in running { entry.task.cancel() }
         for entry in running { await entry.task.value }
         if configuration.stopPodsOnExit {
-            for entry in running { await entry.worker.stopAll() }
+            // Not cancelled with run(): the pods' containers and sandboxes must be released.
+            await Task {
+                await withDiscardingTaskGroup { group in
+                    for entry in running { group.addTask { await entry.worker.stopAll() } }
+                }
+            }.value
         }
         await server?.stop()
     }

@@ -102,6 +102,13 @@ actor PodWorker {
         for sandbox in [state.sandbox].compactMap({ $0 }) + state.staleSandboxes {
             try? await context.runtime.stopPodSandbox(sandbox.id, timeout: .seconds(grace))
         }
+        // Stopped pods leave nothing behind: their containers' root filesystems and the
+        // sandboxes' namespaces are released (the next agent starts the pods afresh).
+        let containers = (try? await context.runtime.listContainers(ContainerFilter(labelSelector: [AgentLabels.podUID: uid]))) ?? []
+        for container in containers { try? await context.runtime.removeContainer(container.id) }
+        for sandbox in [state.sandbox].compactMap({ $0 }) + state.staleSandboxes {
+            try? await context.runtime.removePodSandbox(sandbox.id)
+        }
         try? await context.network?.tearDown(podUID: uid)
     }
 
