@@ -451,6 +451,10 @@ class Generator:
                 elif ty in ("Int32", "Int64"):
                     verb = "decodeInteger" if req else "decodeIntegerIfPresent"
                     lines.append(f"            {target} = try c.{verb}({ty}.self, forKey: .{key})")
+                elif req and ty.startswith("["):
+                    # A required list or map that is null or absent is empty, as Go decodes it.
+                    empty = "[:]" if ":" in ty else "[]"
+                    lines.append(f"            {target} = try c.decodeIfPresent({ty}.self, forKey: .{key}) ?? {empty}")
                 elif req:
                     lines.append(f"            {target} = try c.decode({ty}.self, forKey: .{key})")
                 else:

@@ -217,7 +217,7 @@ extension APIExtensionsV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([APIExtensionsV1.CustomResourceDefinition].self, forKey: .items)
+            self.items = try c.decodeIfPresent([APIExtensionsV1.CustomResourceDefinition].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -323,7 +323,7 @@ extension APIExtensionsV1 {
             self.names = try c.decode(APIExtensionsV1.CustomResourceDefinitionNames.self, forKey: .names)
             self.preserveUnknownFields = try c.decodeIfPresent(Bool.self, forKey: .preserveUnknownFields)
             self.scope = try c.decode(String.self, forKey: .scope)
-            self.versions = try c.decode([APIExtensionsV1.CustomResourceDefinitionVersion].self, forKey: .versions)
+            self.versions = try c.decodeIfPresent([APIExtensionsV1.CustomResourceDefinitionVersion].self, forKey: .versions) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -1040,7 +1040,7 @@ extension APIExtensionsV1 {
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             self.clientConfig = try c.decodeIfPresent(APIExtensionsV1.WebhookClientConfig.self, forKey: .clientConfig)
-            self.conversionReviewVersions = try c.decode([String].self, forKey: .conversionReviewVersions)
+            self.conversionReviewVersions = try c.decodeIfPresent([String].self, forKey: .conversionReviewVersions) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {

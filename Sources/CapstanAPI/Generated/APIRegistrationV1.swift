@@ -133,7 +133,7 @@ extension APIRegistrationV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([APIRegistrationV1.APIService].self, forKey: .items)
+            self.items = try c.decodeIfPresent([APIRegistrationV1.APIService].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {

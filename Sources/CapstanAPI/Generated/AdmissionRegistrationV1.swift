@@ -198,7 +198,7 @@ extension AdmissionRegistrationV1 {
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            self.admissionReviewVersions = try c.decode([String].self, forKey: .admissionReviewVersions)
+            self.admissionReviewVersions = try c.decodeIfPresent([String].self, forKey: .admissionReviewVersions) ?? []
             self.clientConfig = try c.decode(AdmissionRegistrationV1.WebhookClientConfig.self, forKey: .clientConfig)
             self.failurePolicy = try c.decodeIfPresent(String.self, forKey: .failurePolicy)
             self.matchConditions = try c.decodeIfPresent([AdmissionRegistrationV1.MatchCondition].self, forKey: .matchConditions)
@@ -307,7 +307,7 @@ extension AdmissionRegistrationV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([AdmissionRegistrationV1.MutatingWebhookConfiguration].self, forKey: .items)
+            self.items = try c.decodeIfPresent([AdmissionRegistrationV1.MutatingWebhookConfiguration].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -688,7 +688,7 @@ extension AdmissionRegistrationV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([AdmissionRegistrationV1.ValidatingAdmissionPolicyBinding].self, forKey: .items)
+            self.items = try c.decodeIfPresent([AdmissionRegistrationV1.ValidatingAdmissionPolicyBinding].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -775,7 +775,7 @@ extension AdmissionRegistrationV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([AdmissionRegistrationV1.ValidatingAdmissionPolicy].self, forKey: .items)
+            self.items = try c.decodeIfPresent([AdmissionRegistrationV1.ValidatingAdmissionPolicy].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -938,7 +938,7 @@ extension AdmissionRegistrationV1 {
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            self.admissionReviewVersions = try c.decode([String].self, forKey: .admissionReviewVersions)
+            self.admissionReviewVersions = try c.decodeIfPresent([String].self, forKey: .admissionReviewVersions) ?? []
             self.clientConfig = try c.decode(AdmissionRegistrationV1.WebhookClientConfig.self, forKey: .clientConfig)
             self.failurePolicy = try c.decodeIfPresent(String.self, forKey: .failurePolicy)
             self.matchConditions = try c.decodeIfPresent([AdmissionRegistrationV1.MatchCondition].self, forKey: .matchConditions)
@@ -1045,7 +1045,7 @@ extension AdmissionRegistrationV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([AdmissionRegistrationV1.ValidatingWebhookConfiguration].self, forKey: .items)
+            self.items = try c.decodeIfPresent([AdmissionRegistrationV1.ValidatingWebhookConfiguration].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {

@@ -85,7 +85,7 @@ extension AppsV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([AppsV1.ControllerRevision].self, forKey: .items)
+            self.items = try c.decodeIfPresent([AppsV1.ControllerRevision].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -229,7 +229,7 @@ extension AppsV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([AppsV1.DaemonSet].self, forKey: .items)
+            self.items = try c.decodeIfPresent([AppsV1.DaemonSet].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -535,7 +535,7 @@ extension AppsV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([AppsV1.Deployment].self, forKey: .items)
+            self.items = try c.decodeIfPresent([AppsV1.Deployment].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -847,7 +847,7 @@ extension AppsV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([AppsV1.ReplicaSet].self, forKey: .items)
+            self.items = try c.decodeIfPresent([AppsV1.ReplicaSet].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -1183,7 +1183,7 @@ extension AppsV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([AppsV1.StatefulSet].self, forKey: .items)
+            self.items = try c.decodeIfPresent([AppsV1.StatefulSet].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {

@@ -186,7 +186,7 @@ extension AuthenticationV1 {
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            self.audiences = try c.decode([String].self, forKey: .audiences)
+            self.audiences = try c.decodeIfPresent([String].self, forKey: .audiences) ?? []
             self.boundObjectRef = try c.decodeIfPresent(AuthenticationV1.BoundObjectReference.self, forKey: .boundObjectRef)
             self.expirationSeconds = try c.decodeIntegerIfPresent(Int64.self, forKey: .expirationSeconds)
         }

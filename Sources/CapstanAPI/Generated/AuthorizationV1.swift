@@ -162,7 +162,7 @@ extension AuthorizationV1 {
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             self.nonResourceURLs = try c.decodeIfPresent([String].self, forKey: .nonResourceURLs)
-            self.verbs = try c.decode([String].self, forKey: .verbs)
+            self.verbs = try c.decodeIfPresent([String].self, forKey: .verbs) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -274,7 +274,7 @@ extension AuthorizationV1 {
             self.apiGroups = try c.decodeIfPresent([String].self, forKey: .apiGroups)
             self.resourceNames = try c.decodeIfPresent([String].self, forKey: .resourceNames)
             self.resources = try c.decodeIfPresent([String].self, forKey: .resources)
-            self.verbs = try c.decode([String].self, forKey: .verbs)
+            self.verbs = try c.decodeIfPresent([String].self, forKey: .verbs) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -618,8 +618,8 @@ extension AuthorizationV1 {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             self.evaluationError = try c.decodeIfPresent(String.self, forKey: .evaluationError)
             self.incomplete = try c.decode(Bool.self, forKey: .incomplete)
-            self.nonResourceRules = try c.decode([AuthorizationV1.NonResourceRule].self, forKey: .nonResourceRules)
-            self.resourceRules = try c.decode([AuthorizationV1.ResourceRule].self, forKey: .resourceRules)
+            self.nonResourceRules = try c.decodeIfPresent([AuthorizationV1.NonResourceRule].self, forKey: .nonResourceRules) ?? []
+            self.resourceRules = try c.decodeIfPresent([AuthorizationV1.ResourceRule].self, forKey: .resourceRules) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {

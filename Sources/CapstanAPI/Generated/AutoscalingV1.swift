@@ -121,7 +121,7 @@ extension AutoscalingV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([AutoscalingV1.HorizontalPodAutoscaler].self, forKey: .items)
+            self.items = try c.decodeIfPresent([AutoscalingV1.HorizontalPodAutoscaler].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {

@@ -409,7 +409,7 @@ extension AutoscalingV2 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([AutoscalingV2.HorizontalPodAutoscaler].self, forKey: .items)
+            self.items = try c.decodeIfPresent([AutoscalingV2.HorizontalPodAutoscaler].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {

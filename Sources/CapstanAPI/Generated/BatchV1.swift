@@ -85,7 +85,7 @@ extension BatchV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([BatchV1.CronJob].self, forKey: .items)
+            self.items = try c.decodeIfPresent([BatchV1.CronJob].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -337,7 +337,7 @@ extension BatchV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([BatchV1.Job].self, forKey: .items)
+            self.items = try c.decodeIfPresent([BatchV1.Job].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -592,7 +592,7 @@ extension BatchV1 {
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            self.rules = try c.decode([BatchV1.PodFailurePolicyRule].self, forKey: .rules)
+            self.rules = try c.decodeIfPresent([BatchV1.PodFailurePolicyRule].self, forKey: .rules) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -626,7 +626,7 @@ extension BatchV1 {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             self.containerName = try c.decodeIfPresent(String.self, forKey: .containerName)
             self.`operator` = try c.decode(String.self, forKey: .operator)
-            self.values = try c.decode([Int32].self, forKey: .values)
+            self.values = try c.decodeIfPresent([Int32].self, forKey: .values) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -718,7 +718,7 @@ extension BatchV1 {
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            self.rules = try c.decode([BatchV1.SuccessPolicyRule].self, forKey: .rules)
+            self.rules = try c.decodeIfPresent([BatchV1.SuccessPolicyRule].self, forKey: .rules) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {

@@ -139,7 +139,7 @@ extension CertificatesV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([CertificatesV1.CertificateSigningRequest].self, forKey: .items)
+            self.items = try c.decodeIfPresent([CertificatesV1.CertificateSigningRequest].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {

@@ -79,7 +79,7 @@ extension CoordinationV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([CoordinationV1.Lease].self, forKey: .items)
+            self.items = try c.decodeIfPresent([CoordinationV1.Lease].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {

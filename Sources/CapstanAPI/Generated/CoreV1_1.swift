@@ -507,7 +507,7 @@ extension CoreV1 {
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            self.monitors = try c.decode([String].self, forKey: .monitors)
+            self.monitors = try c.decodeIfPresent([String].self, forKey: .monitors) ?? []
             self.path = try c.decodeIfPresent(String.self, forKey: .path)
             self.readOnly = try c.decodeIfPresent(Bool.self, forKey: .readOnly)
             self.secretFile = try c.decodeIfPresent(String.self, forKey: .secretFile)
@@ -561,7 +561,7 @@ extension CoreV1 {
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            self.monitors = try c.decode([String].self, forKey: .monitors)
+            self.monitors = try c.decodeIfPresent([String].self, forKey: .monitors) ?? []
             self.path = try c.decodeIfPresent(String.self, forKey: .path)
             self.readOnly = try c.decodeIfPresent(Bool.self, forKey: .readOnly)
             self.secretFile = try c.decodeIfPresent(String.self, forKey: .secretFile)
@@ -856,7 +856,7 @@ extension CoreV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([CoreV1.ComponentStatus].self, forKey: .items)
+            self.items = try c.decodeIfPresent([CoreV1.ComponentStatus].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -1024,7 +1024,7 @@ extension CoreV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([CoreV1.ConfigMap].self, forKey: .items)
+            self.items = try c.decodeIfPresent([CoreV1.ConfigMap].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {

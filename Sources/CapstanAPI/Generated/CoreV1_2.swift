@@ -79,7 +79,7 @@ extension CoreV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([CoreV1.Endpoints].self, forKey: .items)
+            self.items = try c.decodeIfPresent([CoreV1.Endpoints].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -553,7 +553,7 @@ extension CoreV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([CoreV1.Event].self, forKey: .items)
+            self.items = try c.decodeIfPresent([CoreV1.Event].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -1615,7 +1615,7 @@ extension CoreV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([CoreV1.LimitRange].self, forKey: .items)
+            self.items = try c.decodeIfPresent([CoreV1.LimitRange].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -1642,7 +1642,7 @@ extension CoreV1 {
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            self.limits = try c.decode([CoreV1.LimitRangeItem].self, forKey: .limits)
+            self.limits = try c.decodeIfPresent([CoreV1.LimitRangeItem].self, forKey: .limits) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {

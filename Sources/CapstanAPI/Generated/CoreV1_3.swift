@@ -34,7 +34,7 @@ extension CoreV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([CoreV1.Namespace].self, forKey: .items)
+            self.items = try c.decodeIfPresent([CoreV1.Namespace].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -412,7 +412,7 @@ extension CoreV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([CoreV1.Node].self, forKey: .items)
+            self.items = try c.decodeIfPresent([CoreV1.Node].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -499,7 +499,7 @@ extension CoreV1 {
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            self.nodeSelectorTerms = try c.decode([CoreV1.NodeSelectorTerm].self, forKey: .nodeSelectorTerms)
+            self.nodeSelectorTerms = try c.decodeIfPresent([CoreV1.NodeSelectorTerm].self, forKey: .nodeSelectorTerms) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -1117,7 +1117,7 @@ extension CoreV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([CoreV1.PersistentVolumeClaim].self, forKey: .items)
+            self.items = try c.decodeIfPresent([CoreV1.PersistentVolumeClaim].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -1360,7 +1360,7 @@ extension CoreV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([CoreV1.PersistentVolume].self, forKey: .items)
+            self.items = try c.decodeIfPresent([CoreV1.PersistentVolume].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -1996,7 +1996,7 @@ extension CoreV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([CoreV1.Pod].self, forKey: .items)
+            self.items = try c.decodeIfPresent([CoreV1.Pod].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {

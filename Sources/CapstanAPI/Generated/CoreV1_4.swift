@@ -385,7 +385,7 @@ extension CoreV1 {
             self.activeDeadlineSeconds = try c.decodeIntegerIfPresent(Int64.self, forKey: .activeDeadlineSeconds)
             self.affinity = try c.decodeIfPresent(CoreV1.Affinity.self, forKey: .affinity)
             self.automountServiceAccountToken = try c.decodeIfPresent(Bool.self, forKey: .automountServiceAccountToken)
-            self.containers = try c.decode([CoreV1.Container].self, forKey: .containers)
+            self.containers = try c.decodeIfPresent([CoreV1.Container].self, forKey: .containers) ?? []
             self.dnsConfig = try c.decodeIfPresent(CoreV1.PodDNSConfig.self, forKey: .dnsConfig)
             self.dnsPolicy = try c.decodeIfPresent(String.self, forKey: .dnsPolicy)
             self.enableServiceLinks = try c.decodeIfPresent(Bool.self, forKey: .enableServiceLinks)
@@ -667,7 +667,7 @@ extension CoreV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([CoreV1.PodTemplate].self, forKey: .items)
+            self.items = try c.decodeIfPresent([CoreV1.PodTemplate].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -1019,7 +1019,7 @@ extension CoreV1 {
             self.fsType = try c.decodeIfPresent(String.self, forKey: .fsType)
             self.image = try c.decode(String.self, forKey: .image)
             self.keyring = try c.decodeIfPresent(String.self, forKey: .keyring)
-            self.monitors = try c.decode([String].self, forKey: .monitors)
+            self.monitors = try c.decodeIfPresent([String].self, forKey: .monitors) ?? []
             self.pool = try c.decodeIfPresent(String.self, forKey: .pool)
             self.readOnly = try c.decodeIfPresent(Bool.self, forKey: .readOnly)
             self.secretRef = try c.decodeIfPresent(CoreV1.SecretReference.self, forKey: .secretRef)
@@ -1085,7 +1085,7 @@ extension CoreV1 {
             self.fsType = try c.decodeIfPresent(String.self, forKey: .fsType)
             self.image = try c.decode(String.self, forKey: .image)
             self.keyring = try c.decodeIfPresent(String.self, forKey: .keyring)
-            self.monitors = try c.decode([String].self, forKey: .monitors)
+            self.monitors = try c.decodeIfPresent([String].self, forKey: .monitors) ?? []
             self.pool = try c.decodeIfPresent(String.self, forKey: .pool)
             self.readOnly = try c.decodeIfPresent(Bool.self, forKey: .readOnly)
             self.secretRef = try c.decodeIfPresent(CoreV1.LocalObjectReference.self, forKey: .secretRef)
@@ -1237,7 +1237,7 @@ extension CoreV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([CoreV1.ReplicationController].self, forKey: .items)
+            self.items = try c.decodeIfPresent([CoreV1.ReplicationController].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -1525,7 +1525,7 @@ extension CoreV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([CoreV1.ResourceQuota].self, forKey: .items)
+            self.items = try c.decodeIfPresent([CoreV1.ResourceQuota].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -2119,7 +2119,7 @@ extension CoreV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([CoreV1.Secret].self, forKey: .items)
+            self.items = try c.decodeIfPresent([CoreV1.Secret].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {

@@ -232,7 +232,7 @@ extension CoreV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([CoreV1.ServiceAccount].self, forKey: .items)
+            self.items = try c.decodeIfPresent([CoreV1.ServiceAccount].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -313,7 +313,7 @@ extension CoreV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([CoreV1.Service].self, forKey: .items)
+            self.items = try c.decodeIfPresent([CoreV1.Service].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -861,7 +861,7 @@ extension CoreV1 {
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             self.key = try c.decode(String.self, forKey: .key)
-            self.values = try c.decode([String].self, forKey: .values)
+            self.values = try c.decodeIfPresent([String].self, forKey: .values) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {

@@ -44,7 +44,7 @@ extension DiscoveryV1 {
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            self.addresses = try c.decode([String].self, forKey: .addresses)
+            self.addresses = try c.decodeIfPresent([String].self, forKey: .addresses) ?? []
             self.conditions = try c.decodeIfPresent(DiscoveryV1.EndpointConditions.self, forKey: .conditions)
             self.deprecatedTopology = try c.decodeIfPresent([String: String].self, forKey: .deprecatedTopology)
             self.hints = try c.decodeIfPresent(DiscoveryV1.EndpointHints.self, forKey: .hints)
@@ -217,7 +217,7 @@ extension DiscoveryV1 {
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ObjectMeta.self, forKey: .metadata)
             self.addressType = try c.decode(String.self, forKey: .addressType)
-            self.endpoints = try c.decode([DiscoveryV1.Endpoint].self, forKey: .endpoints)
+            self.endpoints = try c.decodeIfPresent([DiscoveryV1.Endpoint].self, forKey: .endpoints) ?? []
             self.ports = try c.decodeIfPresent([DiscoveryV1.EndpointPort].self, forKey: .ports)
         }
 
@@ -265,7 +265,7 @@ extension DiscoveryV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([DiscoveryV1.EndpointSlice].self, forKey: .items)
+            self.items = try c.decodeIfPresent([DiscoveryV1.EndpointSlice].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {

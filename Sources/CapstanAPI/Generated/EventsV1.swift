@@ -157,7 +157,7 @@ extension EventsV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([EventsV1.Event].self, forKey: .items)
+            self.items = try c.decodeIfPresent([EventsV1.Event].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {

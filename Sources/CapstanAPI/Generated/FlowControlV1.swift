@@ -187,7 +187,7 @@ extension FlowControlV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([FlowControlV1.FlowSchema].self, forKey: .items)
+            self.items = try c.decodeIfPresent([FlowControlV1.FlowSchema].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -380,8 +380,8 @@ extension FlowControlV1 {
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            self.nonResourceURLs = try c.decode([String].self, forKey: .nonResourceURLs)
-            self.verbs = try c.decode([String].self, forKey: .verbs)
+            self.nonResourceURLs = try c.decodeIfPresent([String].self, forKey: .nonResourceURLs) ?? []
+            self.verbs = try c.decodeIfPresent([String].self, forKey: .verbs) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -416,7 +416,7 @@ extension FlowControlV1 {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             self.nonResourceRules = try c.decodeIfPresent([FlowControlV1.NonResourcePolicyRule].self, forKey: .nonResourceRules)
             self.resourceRules = try c.decodeIfPresent([FlowControlV1.ResourcePolicyRule].self, forKey: .resourceRules)
-            self.subjects = try c.decode([FlowControlV1.Subject].self, forKey: .subjects)
+            self.subjects = try c.decodeIfPresent([FlowControlV1.Subject].self, forKey: .subjects) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -559,7 +559,7 @@ extension FlowControlV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([FlowControlV1.PriorityLevelConfiguration].self, forKey: .items)
+            self.items = try c.decodeIfPresent([FlowControlV1.PriorityLevelConfiguration].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -722,11 +722,11 @@ extension FlowControlV1 {
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            self.apiGroups = try c.decode([String].self, forKey: .apiGroups)
+            self.apiGroups = try c.decodeIfPresent([String].self, forKey: .apiGroups) ?? []
             self.clusterScope = try c.decodeIfPresent(Bool.self, forKey: .clusterScope)
             self.namespaces = try c.decodeIfPresent([String].self, forKey: .namespaces)
-            self.resources = try c.decode([String].self, forKey: .resources)
-            self.verbs = try c.decode([String].self, forKey: .verbs)
+            self.resources = try c.decodeIfPresent([String].self, forKey: .resources) ?? []
+            self.verbs = try c.decodeIfPresent([String].self, forKey: .verbs) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {

@@ -44,7 +44,7 @@ extension MetaV1 {
             self.name = try c.decode(String.self, forKey: .name)
             self.preferredVersion = try c.decodeIfPresent(MetaV1.GroupVersionForDiscovery.self, forKey: .preferredVersion)
             self.serverAddressByClientCIDRs = try c.decodeIfPresent([MetaV1.ServerAddressByClientCIDR].self, forKey: .serverAddressByClientCIDRs)
-            self.versions = try c.decode([MetaV1.GroupVersionForDiscovery].self, forKey: .versions)
+            self.versions = try c.decodeIfPresent([MetaV1.GroupVersionForDiscovery].self, forKey: .versions) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -86,7 +86,7 @@ extension MetaV1 {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
-            self.groups = try c.decode([MetaV1.APIGroup].self, forKey: .groups)
+            self.groups = try c.decodeIfPresent([MetaV1.APIGroup].self, forKey: .groups) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -156,7 +156,7 @@ extension MetaV1 {
             self.shortNames = try c.decodeIfPresent([String].self, forKey: .shortNames)
             self.singularName = try c.decode(String.self, forKey: .singularName)
             self.storageVersionHash = try c.decodeIfPresent(String.self, forKey: .storageVersionHash)
-            self.verbs = try c.decode([String].self, forKey: .verbs)
+            self.verbs = try c.decodeIfPresent([String].self, forKey: .verbs) ?? []
             self.version = try c.decodeIfPresent(String.self, forKey: .version)
         }
 
@@ -208,7 +208,7 @@ extension MetaV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.groupVersion = try c.decode(String.self, forKey: .groupVersion)
-            self.resources = try c.decode([MetaV1.APIResource].self, forKey: .resources)
+            self.resources = try c.decodeIfPresent([MetaV1.APIResource].self, forKey: .resources) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -252,8 +252,8 @@ extension MetaV1 {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
-            self.serverAddressByClientCIDRs = try c.decode([MetaV1.ServerAddressByClientCIDR].self, forKey: .serverAddressByClientCIDRs)
-            self.versions = try c.decode([String].self, forKey: .versions)
+            self.serverAddressByClientCIDRs = try c.decodeIfPresent([MetaV1.ServerAddressByClientCIDR].self, forKey: .serverAddressByClientCIDRs) ?? []
+            self.versions = try c.decodeIfPresent([String].self, forKey: .versions) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {

@@ -52,7 +52,7 @@ extension NetworkingV1 {
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            self.paths = try c.decode([NetworkingV1.HTTPIngressPath].self, forKey: .paths)
+            self.paths = try c.decodeIfPresent([NetworkingV1.HTTPIngressPath].self, forKey: .paths) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -139,7 +139,7 @@ extension NetworkingV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([NetworkingV1.IPAddress].self, forKey: .items)
+            self.items = try c.decodeIfPresent([NetworkingV1.IPAddress].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -364,7 +364,7 @@ extension NetworkingV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([NetworkingV1.IngressClass].self, forKey: .items)
+            self.items = try c.decodeIfPresent([NetworkingV1.IngressClass].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -487,7 +487,7 @@ extension NetworkingV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([NetworkingV1.Ingress].self, forKey: .items)
+            self.items = try c.decodeIfPresent([NetworkingV1.Ingress].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -889,7 +889,7 @@ extension NetworkingV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([NetworkingV1.NetworkPolicy].self, forKey: .items)
+            self.items = try c.decodeIfPresent([NetworkingV1.NetworkPolicy].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -1171,7 +1171,7 @@ extension NetworkingV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([NetworkingV1.ServiceCIDR].self, forKey: .items)
+            self.items = try c.decodeIfPresent([NetworkingV1.ServiceCIDR].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {

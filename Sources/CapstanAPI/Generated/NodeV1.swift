@@ -115,7 +115,7 @@ extension NodeV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([NodeV1.RuntimeClass].self, forKey: .items)
+            self.items = try c.decodeIfPresent([NodeV1.RuntimeClass].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {

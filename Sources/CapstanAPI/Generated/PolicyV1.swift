@@ -130,7 +130,7 @@ extension PolicyV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([PolicyV1.PodDisruptionBudget].self, forKey: .items)
+            self.items = try c.decodeIfPresent([PolicyV1.PodDisruptionBudget].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {

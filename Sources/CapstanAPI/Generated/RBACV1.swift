@@ -160,7 +160,7 @@ extension RBACV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([RBACV1.ClusterRoleBinding].self, forKey: .items)
+            self.items = try c.decodeIfPresent([RBACV1.ClusterRoleBinding].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -205,7 +205,7 @@ extension RBACV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([RBACV1.ClusterRole].self, forKey: .items)
+            self.items = try c.decodeIfPresent([RBACV1.ClusterRole].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -252,7 +252,7 @@ extension RBACV1 {
             self.nonResourceURLs = try c.decodeIfPresent([String].self, forKey: .nonResourceURLs)
             self.resourceNames = try c.decodeIfPresent([String].self, forKey: .resourceNames)
             self.resources = try c.decodeIfPresent([String].self, forKey: .resources)
-            self.verbs = try c.decode([String].self, forKey: .verbs)
+            self.verbs = try c.decodeIfPresent([String].self, forKey: .verbs) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -394,7 +394,7 @@ extension RBACV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([RBACV1.RoleBinding].self, forKey: .items)
+            self.items = try c.decodeIfPresent([RBACV1.RoleBinding].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -439,7 +439,7 @@ extension RBACV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([RBACV1.Role].self, forKey: .items)
+            self.items = try c.decodeIfPresent([RBACV1.Role].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {

@@ -97,7 +97,7 @@ extension SchedulingV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([SchedulingV1.PriorityClass].self, forKey: .items)
+            self.items = try c.decodeIfPresent([SchedulingV1.PriorityClass].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {

@@ -79,7 +79,7 @@ extension StorageV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([StorageV1.CSIDriver].self, forKey: .items)
+            self.items = try c.decodeIfPresent([StorageV1.CSIDriver].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -283,7 +283,7 @@ extension StorageV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([StorageV1.CSINode].self, forKey: .items)
+            self.items = try c.decodeIfPresent([StorageV1.CSINode].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -310,7 +310,7 @@ extension StorageV1 {
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            self.drivers = try c.decode([StorageV1.CSINodeDriver].self, forKey: .drivers)
+            self.drivers = try c.decodeIfPresent([StorageV1.CSINodeDriver].self, forKey: .drivers) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -415,7 +415,7 @@ extension StorageV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([StorageV1.CSIStorageCapacity].self, forKey: .items)
+            self.items = try c.decodeIfPresent([StorageV1.CSIStorageCapacity].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -541,7 +541,7 @@ extension StorageV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([StorageV1.StorageClass].self, forKey: .items)
+            self.items = try c.decodeIfPresent([StorageV1.StorageClass].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -667,7 +667,7 @@ extension StorageV1 {
             self.apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion)
             self.kind = try c.decodeIfPresent(String.self, forKey: .kind)
             self.metadata = try c.decodeIfPresent(MetaV1.ListMeta.self, forKey: .metadata)
-            self.items = try c.decode([StorageV1.VolumeAttachment].self, forKey: .items)
+            self.items = try c.decodeIfPresent([StorageV1.VolumeAttachment].self, forKey: .items) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {
