@@ -83,7 +83,17 @@ struct ListWatcherTests {
                 }
 
                 try await server.stop()
-                server = try await RunningServer.start(directory: directory, port: port, storage: .sqlite)
+                // The store's lock file can outlive stop() by a moment under load; this test is
+                // about the watcher resuming, so the restart is retried for a few seconds.
+                var restarted: RunningServer?
+                for attempt in 0..<50 where restarted == nil {
+                    do {
+                        restarted = try await RunningServer.start(directory: directory, port: port, storage: .sqlite)
+                    } catch where attempt < 49 && "\(error)".contains("in use by another process") {
+                        try await Task.sleep(for: .milliseconds(200))
+                    }
+                }
+                server = try #require(restarted)
                 _ = try await client.create(CoreV1.ConfigMap(metadata: MetaV1.ObjectMeta(name: "after", namespace: "default")))
 
                 // Either a resumed watch (ADDED after) or a relist that contains it.
