@@ -10,7 +10,9 @@ struct EtcdClusterTests {
     /// Kill the member the backend talks to while writes, reads and watches go on: the backend
     /// fails over, every write lands once, every watch sees every write exactly once, in order.
     @Test func survivesMemberKill() async throws {
-        try await withEtcd(members: 3, fastElections: true) { cluster in
+        // etcd's own election timings: the 50 ms heartbeats of fastElections make a CPU-starved
+        // cluster (the whole suite on 2 cores) elect leaders over and over.
+        try await withEtcd(members: 3, fastElections: false) { cluster in
             try await withStorage(cluster) { storage in
                 let start = try await storage.currentRevision()
                 let watches = try await [
@@ -20,26 +22,37 @@ struct EtcdClusterTests {
                 ]
                 let total = 240
                 let progress = Mutex(0)
+                let failure = Mutex<String?>(nil)
                 let writer = Task {
-                    var written: [KeyValue] = []
-                    for index in 0..<total {
-                        let key = "/c/\(index % 2 == 0 ? "even" : "odd")/\(index / 4)"
-                        let kv: KeyValue
-                        if index % 4 < 2 {
-                            kv = try await storage.create(key, value: bytes("v\(index)"))
-                        } else {
-                            let current = try await storage.get(key).kv!
-                            kv = try await storage.update(key, value: bytes("v\(index)"), expectedModRevision: current.modRevision)
+                    do {
+                        var written: [KeyValue] = []
+                        for index in 0..<total {
+                            let key = "/c/\(index % 2 == 0 ? "even" : "odd")/\(index / 4)"
+                            let kv: KeyValue
+                            if index % 4 < 2 {
+                                kv = try await storage.create(key, value: bytes("v\(index)"))
+                            } else {
+                                let current = try await storage.get(key).kv!
+                                kv = try await storage.update(key, value: bytes("v\(index)"), expectedModRevision: current.modRevision)
+                            }
+                            written.append(kv)
+                            progress.withLock { $0 = index + 1 }
                         }
-                        written.append(kv)
-                        progress.withLock { $0 = index + 1 }
+                        return written
+                    } catch {
+                        failure.withLock { $0 = "\(error)" }
+                        throw error
                     }
-                    return written
                 }
-                try await waitFor { progress.withLock { $0 } >= 60 }
+                // A writer that failed ends the wait at once and its error is the test's.
+                try await waitFor { progress.withLock { $0 } >= 60 || failure.withLock { $0 } != nil }
                 // Member 0 is the first endpoint, the one in use.
                 await cluster.kill(member: 0)
-                try await waitFor { progress.withLock { $0 } >= 140 }
+                try await waitFor { progress.withLock { $0 } >= 140 || failure.withLock { $0 } != nil }
+                if let failure = failure.withLock({ $0 }) {
+                    Issue.record("the writer failed: \(failure)")
+                    return
+                }
                 let listed = try await storage.list(prefix: "/c/")
                 #expect(!listed.kvs.isEmpty, "reads go on with a member down")
                 try await cluster.restart(member: 0)
