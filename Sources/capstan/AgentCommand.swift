@@ -52,20 +52,12 @@ struct AgentCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("cannot read kubeconfig \(kubeconfig): \(error)")
         }
-        let name = (nodeName ?? ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "localhost").lowercased()
-        let facts = HostFacts.probe(rootDirectory: "/", runtimeVersion: "")
-        let images = try ImageStore(root: root + "/images",
-                                    plainHTTPRegistries: Set(insecureRegistries.split(separator: ",").map(String.init)), logger: logger)
-        let oci = try OCIRuntime(configuration: .init(runtimeBinary: runtime, stateRoot: root + "/runtime"), images: images, logger: logger)
-        let server = try AgentServerConfiguration.selfSigned(
-            nodeName: name, ipAddresses: [facts.internalIP, "127.0.0.1"], port: port,
-            clientCAPEM: clientConfiguration.certificateAuthorityPEM.map { String(decoding: $0, as: UTF8.self) })
+        let name = nodeName ?? AgentCommand.defaultNodeName()
         let client = try APIClient(configuration: clientConfiguration, logger: logger)
-        let agent = NodeAgent(
-            client: client,
-            configuration: NodeAgentConfiguration(nodeName: name, rootDirectory: root, defaultPodCIDR: podCIDR,
-                                                  network: .bridge(name: bridge), stopPodsOnExit: stopPodsOnExit, server: server),
-            runtime: oci, imageService: oci, logger: logger)
+        let agent = try AgentCommand.makeOCIAgent(
+            client: client, caPEM: clientConfiguration.certificateAuthorityPEM, nodeName: name, root: root,
+            runtimeBinary: runtime, port: port, insecureRegistries: insecureRegistries, podCIDR: podCIDR,
+            network: .bridge(name: bridge), stopPodsOnExit: stopPodsOnExit, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [.init(service: AgentService(agent: agent))],
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         print("node agent \(name) joining \(clientConfiguration.server)")
@@ -73,6 +65,33 @@ struct AgentCommand: AsyncParsableCommand {
         fflush(nil)
         try await group.run()
         await client.shutdown()
+    }
+}
+
+extension AgentCommand {
+    /// This host's name, lower-cased and without its domain.
+    static func defaultNodeName() -> String {
+        (ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "localhost").lowercased()
+    }
+
+    /// A node agent running pods with an OCI runtime (runc/crun) from an image store under
+    /// `root`, serving logs on a self-signed endpoint that trusts the cluster CA's clients.
+    /// `capstan agent` and `capstan up` both make theirs here.
+    static func makeOCIAgent(client: APIClient, caPEM: [UInt8]?, nodeName: String, root: String, runtimeBinary: String,
+                             port: Int, insecureRegistries: String, podCIDR: String, network: NodeAgentConfiguration.Network,
+                             stopPodsOnExit: Bool, logger: Logger) throws -> NodeAgent {
+        let facts = HostFacts.probe(rootDirectory: "/", runtimeVersion: "")
+        let images = try ImageStore(root: root + "/images",
+                                    plainHTTPRegistries: Set(insecureRegistries.split(separator: ",").map(String.init)), logger: logger)
+        let oci = try OCIRuntime(configuration: .init(runtimeBinary: runtimeBinary, stateRoot: root + "/runtime"), images: images, logger: logger)
+        let server = try AgentServerConfiguration.selfSigned(
+            nodeName: nodeName, ipAddresses: [facts.internalIP, "127.0.0.1"], port: port,
+            clientCAPEM: caPEM.map { String(decoding: $0, as: UTF8.self) })
+        return NodeAgent(
+            client: client,
+            configuration: NodeAgentConfiguration(nodeName: nodeName, rootDirectory: root, defaultPodCIDR: podCIDR,
+                                                  network: network, stopPodsOnExit: stopPodsOnExit, server: server),
+            runtime: oci, imageService: oci, logger: logger)
     }
 }
 

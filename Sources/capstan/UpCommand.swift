@@ -2,10 +2,8 @@ import ArgumentParser
 import CapstanAPI
 import CapstanAPIServer
 import CapstanClient
-import CapstanImageStore
 import CapstanNodeAgent
 import CapstanNodeSimulator
-import CapstanRuntimeOCI
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -67,7 +65,7 @@ struct UpCommand: AsyncParsableCommand {
         let dataDirectory = URL(fileURLWithPath: dataDir).standardizedFileURL.path
         if reset { try Self.removeDataDirectory(dataDirectory) }
         let node = try resolveRuntime()
-        let name = (nodeName ?? ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "localhost").lowercased()
+        let name = nodeName ?? AgentCommand.defaultNodeName()
         let controlPlane = ControlPlane(kubeconfigPath: dataDirectory + "/kubeconfig",
                                         controllers: controllers.split(separator: ",").map(String.init), logger: logger)
         do { try controlPlane.validate() } catch { throw ValidationError("--controllers: \(error)") }
@@ -185,20 +183,10 @@ struct UpCommand: AsyncParsableCommand {
             let simulator = NodeSimulator(client: client, configuration: .init(nodeCount: 1, namePrefix: name + "-sim-"), logger: logger)
             try await simulator.run()
         case .oci(let binary):
-            let root = dataDirectory + "/agent"
-            let facts = HostFacts.probe(rootDirectory: "/", runtimeVersion: "")
-            let images = try ImageStore(root: root + "/images",
-                                        plainHTTPRegistries: Set(insecureRegistries.split(separator: ",").map(String.init)), logger: logger)
-            let oci = try OCIRuntime(configuration: .init(runtimeBinary: binary, stateRoot: root + "/runtime"), images: images, logger: logger)
-            let server = try AgentServerConfiguration.selfSigned(
-                nodeName: name, ipAddresses: [facts.internalIP, "127.0.0.1"], port: agentPort,
-                clientCAPEM: clientConfiguration.certificateAuthorityPEM.map { String(decoding: $0, as: UTF8.self) })
-            let agent = NodeAgent(
-                client: client,
-                configuration: NodeAgentConfiguration(nodeName: name, rootDirectory: root, defaultPodCIDR: podCIDR,
-                                                      network: .bridge(name: bridge, namespacePrefix: bridge + "-"),
-                                                      stopPodsOnExit: true, server: server),
-                runtime: oci, imageService: oci, logger: logger)
+            let agent = try AgentCommand.makeOCIAgent(
+                client: client, caPEM: clientConfiguration.certificateAuthorityPEM, nodeName: name, root: dataDirectory + "/agent",
+                runtimeBinary: binary, port: agentPort, insecureRegistries: insecureRegistries, podCIDR: podCIDR,
+                network: .bridge(name: bridge, namespacePrefix: bridge + "-"), stopPodsOnExit: true, logger: logger)
             try await agent.run()
         }
     }

@@ -247,13 +247,7 @@ struct ChildServer {
         throw ValidationError("capstan server did not start: \(String(data: buffer, encoding: .utf8) ?? "")")
     }
 
-    func rssMB() -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kb = line.split(separator: " ").compactMap({ Double($0) }).first
-        else { return 0 }
-        return kb / 1024
-    }
+    func rssMB() -> Double { BenchUpCommand.rssMB(pid: pid) }
 
     func stop() {
         process.interrupt()
