@@ -142,3 +142,25 @@ extension Registry {
         return phase == "Succeeded" || phase == "Failed"
     }
 }
+
+extension DeleteRequest {
+    /// Takes what a DeleteOptions object says (a request body, an Eviction's `deleteOptions`):
+    /// grace period, propagation (`orphanDependents` as Orphan), preconditions, dry run.
+    public mutating func apply(options o: [String: JSONValue]) {
+        if let g = o.int("gracePeriodSeconds") { gracePeriodSeconds = g }
+        if let p = o.string("propagationPolicy") { propagationPolicy = p }
+        if o["orphanDependents"] == .bool(true) && propagationPolicy == nil { propagationPolicy = "Orphan" }
+        if let pre = o.object("preconditions") {
+            preconditionUID = pre.string("uid")
+            preconditionResourceVersion = pre.string("resourceVersion")
+        }
+        if let dry = o.array("dryRun"), dry.contains(.string("All")) { dryRun = true }
+    }
+
+    /// Refuses a propagation policy Kubernetes does not know.
+    public func validate() throws(APIError) {
+        if let p = propagationPolicy, !["Orphan", "Background", "Foreground"].contains(p) {
+            throw APIError.badRequest("propagationPolicy: Unsupported value: \"\(p)\": supported values: \"Foreground\", \"Background\", \"Orphan\"")
+        }
+    }
+}

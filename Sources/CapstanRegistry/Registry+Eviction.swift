@@ -134,18 +134,8 @@ extension Registry {
     /// The `deleteOptions` of an Eviction as a delete request.
     static func deleteRequest(_ o: [String: JSONValue]?) throws(APIError) -> DeleteRequest {
         var d = DeleteRequest()
-        guard let o else { return d }
-        d.gracePeriodSeconds = o.int("gracePeriodSeconds")
-        d.propagationPolicy = o.string("propagationPolicy")
-        if o["orphanDependents"] == .bool(true) && d.propagationPolicy == nil { d.propagationPolicy = "Orphan" }
-        if let pre = o.object("preconditions") {
-            d.preconditionUID = pre.string("uid")
-            d.preconditionResourceVersion = pre.string("resourceVersion")
-        }
-        if let dry = o.array("dryRun"), dry.contains(.string("All")) { d.dryRun = true }
-        if let p = d.propagationPolicy, !["Orphan", "Background", "Foreground"].contains(p) {
-            throw APIError.badRequest("propagationPolicy: Unsupported value: \"\(p)\": supported values: \"Foreground\", \"Background\", \"Orphan\"")
-        }
+        if let o { d.apply(options: o) }
+        try d.validate()
         return d
     }
 }

@@ -249,18 +249,9 @@ extension APIRouter {
             guard case .object(let o)? = try? JSONValue.parse(request.body) else {
                 throw APIError.badRequest("the DeleteOptions body does not decode")
             }
-            if case .int(let g)? = o["gracePeriodSeconds"] { d.gracePeriodSeconds = g }
-            if let p = o.string("propagationPolicy") { d.propagationPolicy = p }
-            if o["orphanDependents"] == .bool(true) && d.propagationPolicy == nil { d.propagationPolicy = "Orphan" }
-            if let pre = o.object("preconditions") {
-                d.preconditionUID = pre.string("uid")
-                d.preconditionResourceVersion = pre.string("resourceVersion")
-            }
-            if let dry = o.array("dryRun"), dry.contains(.string("All")) { d.dryRun = true }
+            d.apply(options: o)
         }
-        if let p = d.propagationPolicy, !["Orphan", "Background", "Foreground"].contains(p) {
-            throw APIError.badRequest("propagationPolicy: Unsupported value: \"\(p)\": supported values: \"Foreground\", \"Background\", \"Orphan\"")
-        }
+        try d.validate()
         return d
     }
 
