@@ -35,6 +35,11 @@ extension EtcdStorage {
             return KeyValue(key: key, value: value, createRevision: revision, modRevision: revision, lease: lease)
         } resolve: {
             guard let current = try await self.get(key).kv else { return .retry }
+            // The create whose answer was lost landed: the key holds exactly what it wrote and
+            // has not changed since.
+            if current.value == value, current.lease == lease, current.createRevision == current.modRevision {
+                return .done(current)
+            }
             throw StorageError.keyExists(key, current: current)
         }
     }
@@ -68,6 +73,10 @@ extension EtcdStorage {
             // An unconditional update is repeated: at worst the same value is written twice.
             guard let expectedModRevision else { return .retry }
             if current.modRevision == expectedModRevision { return .retry }
+            // The update whose answer was lost landed (the key holds what it wrote).
+            if current.modRevision > expectedModRevision, current.value == value, current.lease == lease {
+                return .done(current)
+            }
             throw StorageError.conflict(key, expected: expectedModRevision, current: current)
         }
     }
