@@ -169,14 +169,39 @@ final class GarbageCollector: Sendable {
 
     func deleteDependentsInForeground(of uid: String, owner: (APIResource, ObjectMetadata)) async throws {
         let dependents = dependents(of: uid)
-        let blocking = dependents.filter { _, d in
-            d.ownerReferences.contains { $0.uid == uid && $0.blockOwnerDeletion == true }
-        }
+        let blocking = dependents.filter { _, d in GarbageCollectorCore.blocks(ownerUID: uid, d.ownerReferences) }
         for (_, d) in dependents {
             if let dependentUID = d.uid { queue.add(dependentUID) }
         }
         guard GarbageCollectorCore.canRemoveForegroundFinalizer(blockingDependents: blocking.count) else { return }
+        // The informers may not have seen a dependent created just before the owner's deletion:
+        // before letting the owner go, ask the API server itself.
+        let live = try await liveBlockingDependents(of: uid, owner: owner)
+        guard GarbageCollectorCore.canRemoveForegroundFinalizer(blockingDependents: live) else {
+            // The informers will deliver those dependents (and their deletion requeues the owner);
+            // look again later in case they are slow.
+            queue.add(uid, after: .seconds(1))
+            return
+        }
         try await removeFinalizer(GarbageCollectorCore.foregroundFinalizer, from: owner)
+    }
+
+    /// How many objects block the owner `uid`, listed from the API server (not the informers):
+    /// a namespaced owner's dependents are in its namespace; a cluster-scoped owner's anywhere.
+    func liveBlockingDependents(of uid: String, owner: (APIResource, ObjectMetadata)) async throws -> Int {
+        let namespace = owner.0.namespaced ? owner.1.key.namespace : nil
+        var count = 0
+        for informer in informers.values where namespace == nil || informer.resource.namespaced {
+            let items: [JSONValue]
+            do {
+                items = try await context.client.listAll(informer.resource, namespace: namespace).items
+            } catch where APIErrors.isNotFound(error) {
+                // A custom resource whose definition went away since the collector started.
+                continue
+            }
+            count += items.count { GarbageCollectorCore.blocks(ownerUID: uid, ObjectAccessor<JSONValue>.json.ownerReferences($0)) }
+        }
+        return count
     }
 
     func orphanDependents(of uid: String, owner: (APIResource, ObjectMetadata)) async throws {
