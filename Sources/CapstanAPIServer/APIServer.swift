@@ -28,6 +28,8 @@ public struct APIServerConfiguration: Sendable {
     public var serviceCIDR = "10.43.0.0/16"
     /// Serve plain HTTP instead of TLS (tests only).
     public var insecureHTTP = false
+    /// Offer HTTP/2 (ALPN `h2`) besides HTTP/1.1 over TLS, as kube-apiserver does.
+    public var http2 = true
     /// How often the storage log is compacted (zero: never).
     public var compactionInterval: Duration = .seconds(300)
 
@@ -115,7 +117,8 @@ public final class APIServer: Service, Sendable {
         }
         let insecure = configuration.insecureHTTP
         http = HTTPServer(
-            host: configuration.bindAddress, port: configuration.port, tls: tls, logger: logger, streams: streams,
+            host: configuration.bindAddress, port: configuration.port, tls: tls, http2: configuration.http2,
+            logger: logger, streams: streams,
             authenticate: { certificate, headers in
                 if insecure { return UserInfo(name: "system:admin", groups: ["system:masters", "system:authenticated"]) }
                 return authenticator.authenticate(certificateDER: certificate, headers: headers)
@@ -132,6 +135,9 @@ public final class APIServer: Service, Sendable {
 
     /// The port serving (after `run` bound it).
     public var port: Int? { http.port }
+
+    /// Client connections open now (an h2 connection counts once, however many streams it carries).
+    public var connectionCount: Int { http.connectionCount }
 
     /// Writes `<data-dir>/kubeconfig` for the admin user.
     public func writeKubeconfig(host: String) throws -> String? {

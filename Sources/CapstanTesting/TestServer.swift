@@ -47,8 +47,9 @@ public final class RunningServer: Sendable {
 
     /// Starts a server in `directory` on `port` (0: any free port) and waits until it serves.
     public static func start(directory: String, port: Int = 0, storage: StorageKind = .memory,
-                      tokenFile: String? = nil) async throws -> RunningServer {
+                      tokenFile: String? = nil, http2: Bool = true) async throws -> RunningServer {
         var configuration = APIServerConfiguration()
+        configuration.http2 = http2
         configuration.bindAddress = "127.0.0.1"
         configuration.port = port
         configuration.dataDirectory = directory

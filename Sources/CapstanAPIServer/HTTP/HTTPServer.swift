@@ -2,14 +2,16 @@ import CapstanAPIMachinery
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 import NIOHTTPCompression
 import NIOPosix
 import NIOSSL
 import Synchronization
 
-/// Serves HTTP/1.1 over TLS (or plain TCP for tests that ask for it) and hands each request to
-/// a handler. Connections are handled with structured concurrency on NIO async channels;
-/// `shutdown()` stops accepting, ends streaming responses and lets in-flight requests finish.
+/// Serves HTTP/2 and HTTP/1.1 over TLS (ALPN picks; see `HTTPServer+HTTP2.swift`), or HTTP/1.1
+/// on plain TCP for tests that ask for it, and hands each request to a handler. Connections are
+/// handled with structured concurrency on NIO async channels; `shutdown()` stops accepting, ends
+/// streaming responses and lets in-flight requests finish.
 public final class HTTPServer: Sendable {
     public typealias Handler = @Sendable (APIRequest) async -> APIResponse
     public typealias Authenticate = @Sendable (_ peerCertificateDER: [UInt8]?, _ headers: HTTPHeaders) -> UserInfo?
@@ -22,21 +24,26 @@ public final class HTTPServer: Sendable {
     let maxBodyBytes: Int
     let logger: Logger
     let group: any EventLoopGroup
+    /// Offer h2 in ALPN (TLS only).
+    let http2: Bool
 
-    private struct State {
+    struct State {
         var channel: (any Channel)?
         var port: Int?
         var shuttingDown = false
-        /// Open connections and whether each is between requests (idle).
+        /// Open HTTP/1.1 connections and whether each is between requests (idle).
         var connections: [ObjectIdentifier: (channel: any Channel, idle: Bool)] = [:]
+        /// Open h2 connections.
+        var multiplexed: [ObjectIdentifier: any Channel] = [:]
     }
 
     /// Streaming responses, ended at shutdown.
     public let streams: StreamRegistry
 
-    private let state = Mutex(State())
+    let state = Mutex(State())
 
     public init(host: String, port: Int, tls: TLSConfiguration?, maxBodyBytes: Int = 3 * 1024 * 1024,
+                http2: Bool = true,
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
                 streams: StreamRegistry,
                 authenticate: @escaping Authenticate, handler: @escaping Handler) {
@@ -49,37 +56,54 @@ public final class HTTPServer: Sendable {
         self.logger = logger
         self.group = group
         self.streams = streams
+        self.http2 = http2
     }
 
     /// The bound port (useful with port 0).
     public var port: Int? { state.withLock { $0.port } }
 
+    /// Client connections open now (HTTP/1.1 and h2).
+    public var connectionCount: Int { state.withLock { $0.connections.count + $0.multiplexed.count } }
+
     typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
     /// Binds and serves until `shutdown()` or cancellation. `onBound` runs once listening.
     public func run(onBound: @Sendable (Int) -> Void = { _ in }) async throws {
-        let sslContext = try tls.map { try NIOSSLContext(configuration: $0) }
-        let server = try await ServerBootstrap(group: group)
+        let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .bind(host: host, port: requestedPort) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    if let sslContext {
-                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
-                    }
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    // gzip for large responses when the client accepts it, as Kubernetes does.
-                    try channel.pipeline.syncOperations.addHandler(HTTPResponseCompressor(
-                        initialByteBufferCapacity: 0,
-                        responseCompressionPredicate: { head, _ in
-                            guard head.headers.contains(name: Gzip.marker) else { return .doNotCompress }
-                            head.headers.remove(name: Gzip.marker)
-                            return .compressIfPossible
-                        }))
-                    return try Connection(wrappingChannelSynchronously: channel)
-                }
+        guard var tls else {
+            let server = try await bootstrap.bind(host: host, port: requestedPort) { channel in
+                channel.eventLoop.makeCompletedFuture { try Self.configureHTTP1(channel) }
             }
+            try await accept(server, onBound: onBound) { connection in await self.serve(connection) }
+            return
+        }
+        if http2 { tls.applicationProtocols = ["h2", "http/1.1"] }
+        let sslContext = try NIOSSLContext(configuration: tls)
+        let server = try await bootstrap.bind(host: host, port: requestedPort) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+                return try Self.configureNegotiation(channel)
+            }
+        }
+        try await accept(server, onBound: onBound) { negotiated in
+            do {
+                switch try await negotiated.get() {
+                case .http1_1(let connection): await self.serve(connection)
+                case .http2((let channel, let streams)): await self.serveHTTP2(channel, streams: streams)
+                }
+            } catch {
+                self.logger.trace("connection set-up failed: \(error)")
+            }
+        }
+    }
+
+    /// Records the listening channel, reports the port, and serves each accepted connection in
+    /// a child task until the listener closes.
+    private func accept<Accepted: Sendable>(_ server: NIOAsyncChannel<Accepted, Never>, onBound: @Sendable (Int) -> Void,
+                                            serve: @escaping @Sendable (Accepted) async -> Void) async throws {
         let port = server.channel.localAddress?.port ?? requestedPort
         let alreadyStopping = state.withLock { s in
             s.channel = server.channel
@@ -91,27 +115,47 @@ public final class HTTPServer: Sendable {
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { inbound in
                 for try await connection in inbound {
-                    group.addTask { await self.serve(connection) }
+                    group.addTask { await serve(connection) }
                 }
             }
         }
     }
 
+    /// An HTTP/1.1 connection's handlers (after TLS, if any).
+    static func configureHTTP1(_ channel: any Channel) throws -> Connection {
+        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+        try addCompressor(channel)
+        return try Connection(wrappingChannelSynchronously: channel)
+    }
+
+    /// gzip for large responses when the client accepts it, as Kubernetes does.
+    static func addCompressor(_ channel: any Channel) throws {
+        try channel.pipeline.syncOperations.addHandler(HTTPResponseCompressor(
+            initialByteBufferCapacity: 0,
+            responseCompressionPredicate: { head, _ in
+                guard head.headers.contains(name: Gzip.marker) else { return .doNotCompress }
+                head.headers.remove(name: Gzip.marker)
+                return .compressIfPossible
+            }))
+    }
+
     /// Stops accepting connections and ends every streaming response; requests in flight finish.
     public func shutdown() async {
-        let (channel, idle) = state.withLock { s in
+        let (channel, idle, multiplexed) = state.withLock { s in
             s.shuttingDown = true
-            return (s.channel, s.connections.values.filter(\.idle).map(\.channel))
+            return (s.channel, s.connections.values.filter(\.idle).map(\.channel), Array(s.multiplexed.values))
         }
         streams.closeAll()
         try? await channel?.close()
         // Idle keep-alive connections close now; busy ones close after their current response.
         for c in idle { c.close(promise: nil) }
+        // h2 connections get GOAWAY and close once their streams have finished.
+        for c in multiplexed { Self.quiesce(c) }
     }
 
     var isShuttingDown: Bool { state.withLock { $0.shuttingDown } }
 
-    private func peerCertificate(_ channel: any Channel) async -> [UInt8]? {
+    func peerCertificate(_ channel: any Channel) async -> [UInt8]? {
         guard tls != nil else { return nil }
         return try? await channel.eventLoop.submit { () -> [UInt8]? in
             let handler = try channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)
@@ -142,31 +186,10 @@ public final class HTTPServer: Sendable {
                     guard case .head(let head) = part else { continue }
                     _ = setIdle(channel, false)
                     defer { if !setIdle(channel, true) { channel.close(promise: nil) } }
-                    var body: [UInt8] = []
-                    var tooLarge = false
-                    if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
-                        tooLarge = true
-                    }
-                    reading: while let next = try await iterator.next() {
-                        switch next {
-                        case .body(let buffer):
-                            if body.count + buffer.readableBytes > maxBodyBytes { tooLarge = true }
-                            if !tooLarge { body.append(contentsOf: buffer.readableBytesView) }
-                        case .end:
-                            break reading
-                        case .head:
-                            throw HTTPParserError.invalidInternalState
-                        }
-                    }
                     let keepAlive = head.isKeepAlive && !isShuttingDown
-                    let response: APIResponse
-                    if tooLarge {
-                        response = .error(.requestEntityTooLarge("the request body is larger than \(maxBodyBytes) bytes"))
-                    } else {
+                    let (response, tooLarge) = try await respond(to: head, reading: &iterator) {
                         if certificate == nil { certificate = .some(await peerCertificate(channel)) }
-                        let user = authenticate(certificate ?? nil, head.headers)
-                        let request = APIRequest(method: head.method, uri: head.uri, headers: head.headers, body: body, user: user)
-                        response = await handler(request)
+                        return certificate ?? nil
                     }
                     try await write(response, version: head.version, keepAlive: keepAlive, head: head, to: outbound)
                     if !keepAlive || tooLarge { break }
@@ -177,7 +200,35 @@ public final class HTTPServer: Sendable {
         }
     }
 
-    private func write(_ response: APIResponse, version: HTTPVersion, keepAlive: Bool, head request: HTTPRequestHead,
+    /// Reads the body of the request `head` began and runs the handler, or answers 413 when the
+    /// body is larger than `maxBodyBytes` (the caller then closes the connection).
+    func respond(to head: HTTPRequestHead, reading iterator: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
+                 certificate: () async -> [UInt8]?) async throws -> (response: APIResponse, tooLarge: Bool) {
+        var body: [UInt8] = []
+        var tooLarge = false
+        if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
+            tooLarge = true
+        }
+        reading: while let next = try await iterator.next() {
+            switch next {
+            case .body(let buffer):
+                if body.count + buffer.readableBytes > maxBodyBytes { tooLarge = true }
+                if !tooLarge { body.append(contentsOf: buffer.readableBytesView) }
+            case .end:
+                break reading
+            case .head:
+                throw HTTPParserError.invalidInternalState
+            }
+        }
+        if tooLarge {
+            return (.error(.requestEntityTooLarge("the request body is larger than \(maxBodyBytes) bytes")), true)
+        }
+        let user = authenticate(await certificate(), head.headers)
+        let request = APIRequest(method: head.method, uri: head.uri, headers: head.headers, body: body, user: user)
+        return (await handler(request), false)
+    }
+
+    func write(_ response: APIResponse, version: HTTPVersion, keepAlive: Bool, head request: HTTPRequestHead,
                        to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>) async throws {
         var headers = response.headers
         if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
