@@ -5,9 +5,11 @@ import NIOHTTP1
 import NIOPosix
 import Synchronization
 
-/// A client of the Kubernetes API: HTTP/1.1 keep-alive connections over TLS from a pool, one
-/// request at a time per connection; x509 client-certificate or bearer-token authentication;
-/// timeouts; retries where they are safe. Watches get connections of their own.
+/// A client of the Kubernetes API over TLS: when the server speaks HTTP/2 (as kube-apiserver
+/// does), one connection carries every request and watch, a stream each; otherwise HTTP/1.1
+/// keep-alive connections from a pool, one request at a time per connection, and watches get
+/// connections of their own. x509 client-certificate or bearer-token authentication; timeouts;
+/// retries where they are safe.
 ///
 /// Failed requests throw the server's `Status` as ``APIError``, and client-side failures as
 /// ``APIClientError``. Call ``shutdown()`` when done.
@@ -140,10 +142,11 @@ public final class APIClient: Sendable {
         }
     }
 
-    /// Connections currently open, leased or opening in the pool (not counting watches).
+    /// Connections currently open, leased or opening in the pool (not counting watches' own
+    /// HTTP/1.1 connections); the h2 connection, which carries watches too, counts once.
     public var pooledConnectionCount: Int { pool.connectionCount }
 
-    /// Connections of watches (and other streams) currently open.
+    /// Watches (and other streams) currently open: h2 streams, or HTTP/1.1 connections of their own.
     public var openStreamCount: Int { streams.withLock { $0.channels.count } }
 
     // MARK: Requests
@@ -230,14 +233,26 @@ public final class APIClient: Sendable {
 
     // MARK: Streams
 
-    /// Opens a connection of its own, sends a GET, and returns once a 2xx response head arrived;
-    /// the body is then read with ``StreamingResponse/nextChunk()``.
+    /// Opens an h2 stream (or, on HTTP/1.1, a connection of its own), sends a GET, and returns
+    /// once a 2xx response head arrived; the body is then read with ``StreamingResponse/nextChunk()``.
     func openStream(path: String, query: Query, accept: String? = nil) async throws -> StreamingResponse {
         if streams.withLock({ $0.isShutdown }) { throw APIClientError(.shutdown, "the client was shut down") }
         let request = makeRequest(method: .get, path: path, query: query, body: nil, contentType: nil, accept: accept)
-        let channel = try await factory.connect { channel in
+        let addHandler: @Sendable (any Channel) throws -> Void = { channel in
             try channel.pipeline.syncOperations.addHandler(HTTPStreamHandler(eventLoop: channel.eventLoop))
-        }.get()
+        }
+        let channel: any Channel
+        if let stream = try await pool.openMultiplexedStream(configure: addHandler) {
+            channel = stream
+        } else {
+            switch try await factory.connect(http1: addHandler).get() {
+            case .http1(let own):
+                channel = own
+            case .http2(let multiplexed):
+                // The server speaks h2 now: the connection joins the pool and carries this stream.
+                channel = try await pool.adopt(multiplexed).openStream(configure: addHandler)
+            }
+        }
         let key = ObjectIdentifier(channel)
         let registered = streams.withLock { s -> Bool in
             if s.isShutdown { return false }

@@ -5,7 +5,7 @@ import Testing
 
 @Suite("Connection pool state machine", .tags(.unit))
 struct ConnectionPoolStateMachineTests {
-    typealias Machine = ConnectionPool.StateMachine<Int>
+    typealias Machine = ConnectionPool.StateMachine<Int, String>
 
     @Test func opensUpToTheLimitThenQueues() {
         var m = Machine(maxConnections: 2)
@@ -43,7 +43,7 @@ struct ConnectionPoolStateMachineTests {
         var m = Machine(maxConnections: 1)
         #expect(m.lease(1) == .queueAndConnect)
         #expect(m.lease(2) == .queue)
-        #expect(m.connectFailed() == .fail(1))
+        #expect(m.connectFailed() == .fail([1]))
         #expect(m.total == 0 && m.waiting == 1)
         // The next lease opens a new connection for the remaining waiter and itself.
         #expect(m.lease(3) == .queueAndConnect)
@@ -89,11 +89,80 @@ struct ConnectionPoolStateMachineTests {
         _ = m.lease(1)
         _ = m.connected(5)
         _ = m.lease(2)
-        let (close, fail) = m.shutdown()
-        #expect(close.isEmpty && fail == [2])
+        let (close, closeMultiplexed, fail) = m.shutdown()
+        #expect(close.isEmpty && closeMultiplexed == nil && fail == [2])
         #expect(m.release(5, reusable: true) == .close(5))
         #expect(m.lease(3) == .failShutdown)
         #expect(m.connected(6) == .close(6))
+    }
+
+    @Test func http2ConnectionServesEveryWaiterAndLaterLease() {
+        var m = Machine(maxConnections: 4)
+        // The protocol is not known yet: a burst opens connections as for HTTP/1.1.
+        #expect(m.lease(1) == .queueAndConnect)
+        #expect(m.lease(2) == .queueAndConnect)
+        #expect(m.lease(3) == .queueAndConnect)
+        // The first to open is h2: every waiter gets a stream on it.
+        #expect(m.connectedMultiplexed("a") == .serve("a", waiters: [1, 2, 3]))
+        #expect(m.serverProtocol == .http2)
+        // The others are not needed.
+        #expect(m.connectedMultiplexed("b") == .close("b", serve: [], on: "a"))
+        #expect(m.connectFailed() == .none)
+        #expect(m.total == 1 && m.connecting == 0)
+        // Later requests share it without queueing, however many.
+        for waiter in 4...100 { #expect(m.lease(waiter) == .useMultiplexed("a")) }
+        #expect(m.total == 1 && m.waiting == 0)
+    }
+
+    @Test func goneHTTP2ConnectionIsReplacedByOneNewConnection() {
+        var m = Machine(maxConnections: 4)
+        _ = m.lease(1)
+        _ = m.connectedMultiplexed("a")
+        // GOAWAY or a closed connection: the next lease opens one connection; others wait for it.
+        m.multiplexedUnusable("a")
+        #expect(m.total == 0)
+        #expect(m.lease(2) == .queueAndConnect)
+        #expect(m.lease(3) == .queue)
+        #expect(m.lease(4) == .queue)
+        #expect(m.connecting == 1)
+        // A stale notice about the old connection does not drop the new one.
+        #expect(m.connectedMultiplexed("b") == .serve("b", waiters: [2, 3, 4]))
+        m.multiplexedUnusable("a")
+        #expect(m.lease(5) == .useMultiplexed("b"))
+    }
+
+    @Test func failedHTTP2ReconnectFailsEveryWaiter() {
+        var m = Machine(maxConnections: 4)
+        _ = m.lease(1)
+        _ = m.connectedMultiplexed("a")
+        m.multiplexedUnusable("a")
+        #expect(m.lease(2) == .queueAndConnect)
+        #expect(m.lease(3) == .queue)
+        #expect(m.connectFailed() == .fail([2, 3]))
+        #expect(m.waiting == 0 && m.total == 0)
+        #expect(m.lease(4) == .queueAndConnect)
+    }
+
+    @Test func serverSwitchingToHTTP1GoesBackToThePool() {
+        var m = Machine(maxConnections: 2)
+        _ = m.lease(1)
+        _ = m.connectedMultiplexed("a")
+        m.multiplexedUnusable("a")
+        #expect(m.lease(2) == .queueAndConnect)
+        #expect(m.connected(7) == .deliver(7, to: 2))
+        #expect(m.serverProtocol == .http1)
+        // HTTP/1.1 again: a second concurrent request opens a second connection.
+        #expect(m.lease(3) == .queueAndConnect)
+    }
+
+    @Test func shutdownClosesTheHTTP2Connection() {
+        var m = Machine(maxConnections: 2)
+        _ = m.lease(1)
+        _ = m.connectedMultiplexed("a")
+        let (close, closeMultiplexed, fail) = m.shutdown()
+        #expect(close.isEmpty && closeMultiplexed == "a" && fail.isEmpty)
+        #expect(m.lease(2) == .failShutdown)
+        #expect(m.total == 0)
     }
 }
 

@@ -21,8 +21,13 @@ public struct ClientConfiguration: Sendable {
     /// The namespace typed helpers use when none is given and the object names none.
     public var namespace = "default"
 
-    /// Keep-alive connections to the server for ordinary requests (one request at a time each).
-    /// Watches use connections of their own.
+    /// Offer HTTP/2 when connecting over TLS. A server that accepts it gets one connection that
+    /// carries every request and watch of this client at once; otherwise (and over plain HTTP)
+    /// requests use HTTP/1.1 keep-alive connections from a pool, one request at a time each,
+    /// and watches connections of their own.
+    public var http2 = true
+    /// HTTP/1.1 keep-alive connections to the server for ordinary requests (one request at a
+    /// time each). Watches use connections of their own.
     public var maxConnections = 32
     /// Of those, how many are kept open while idle (others close as they come back). Each kept
     /// connection holds TLS state and buffers on both ends; busy clients raise it toward

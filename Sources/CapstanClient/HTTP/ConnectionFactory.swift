@@ -4,10 +4,19 @@ import NIOPosix
 import NIOSSL
 import NIOTLS
 
+/// What a new connection speaks, as ALPN settled it.
+enum NegotiatedConnection: Sendable {
+    /// HTTP/1.1 codecs and the caller's handler are in place.
+    case http1(any Channel)
+    /// h2: requests are streams on it.
+    case http2(HTTP2Connection)
+}
+
 /// Opens connections to the API server: TCP, then TLS (verifying the server against the
-/// configured CA, presenting the client certificate), then HTTP/1.1 codecs. The future a
-/// `connect` returns completes once the TLS handshake has, so a failure there means nothing
-/// was sent.
+/// configured CA, presenting the client certificate, offering h2 and http/1.1 through ALPN),
+/// then HTTP/1.1 codecs or the h2 handlers, whichever the server chose. Plain-HTTP connections
+/// speak HTTP/1.1. The future a `connect` returns completes once the TLS handshake has, so a
+/// failure there means nothing was sent.
 struct ConnectionFactory: Sendable {
     let address: ServerAddress
     let group: any EventLoopGroup
@@ -26,7 +35,7 @@ struct ConnectionFactory: Sendable {
         }
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
-        tls.applicationProtocols = ["http/1.1"]
+        tls.applicationProtocols = configuration.http2 ? ["h2", "http/1.1"] : ["http/1.1"]
         // Closing sends close_notify and waits this long for the server's; like Go's client, do
         // not let a busy server (a watch stream) hold a close for NIOSSL's default 5 seconds.
         tls.shutdownTimeout = .milliseconds(200)
@@ -64,10 +73,11 @@ struct ConnectionFactory: Sendable {
         }
     }
 
-    /// Connects, completes the TLS handshake, and runs `configure` on the event loop to add the
-    /// handlers after the HTTP codec. Fails with ``APIClientError/Code/connectionFailed``
-    /// (retriable: nothing was sent), naming a handshake failure (an unknown CA) as such.
-    func connect(configure: @escaping @Sendable (any Channel) throws -> Void) -> EventLoopFuture<any Channel> {
+    /// Connects, completes the TLS handshake, and, for HTTP/1.1, adds the codecs and runs
+    /// `configure` on the event loop to add the handlers after them (for h2, the connection's
+    /// handlers). Fails with ``APIClientError/Code/connectionFailed`` (retriable: nothing was
+    /// sent), naming a handshake failure (an unknown CA) as such.
+    func connect(http1 configure: @escaping @Sendable (any Channel) throws -> Void) -> EventLoopFuture<NegotiatedConnection> {
         let sslContext = self.sslContext
         let serverHostname = self.serverHostname
         let address = self.address
@@ -77,21 +87,37 @@ struct ConnectionFactory: Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
-                    if let sslContext {
-                        try sync.addHandler(try NIOSSLClientHandler(context: sslContext, serverHostname: serverHostname))
-                        try sync.addHandler(TLSHandshakeWaiter(promise: channel.eventLoop.makePromise()))
+                    guard let sslContext else {
+                        try sync.addHTTPClientHandlers()
+                        try configure(channel)
+                        return
                     }
-                    try sync.addHTTPClientHandlers()
-                    try configure(channel)
+                    try sync.addHandler(try NIOSSLClientHandler(context: sslContext, serverHostname: serverHostname))
+                    let waiter = TLSHandshakeWaiter(promise: channel.eventLoop.makePromise())
+                    try sync.addHandler(waiter)
+                    // Buffers what the server sends until the handlers for the chosen protocol are in.
+                    let negotiation = NIOTypedApplicationProtocolNegotiationHandler<NegotiatedConnection> { result, channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            if case .negotiated("h2") = result {
+                                return .http2(try HTTP2Connection.configure(channel))
+                            }
+                            try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                            try configure(channel)
+                            return .http1(channel)
+                        }
+                    }
+                    try sync.addHandler(negotiation)
+                    waiter.negotiated = negotiation.protocolNegotiationResult
                 }
             }
             .connect(host: address.host, port: address.port)
             .flatMap { channel in
                 // Wait for the handshake, so its failure is reported as what it is.
-                guard let waiter = try? channel.pipeline.syncOperations.handler(type: TLSHandshakeWaiter.self) else {
-                    return channel.eventLoop.makeSucceededFuture(channel)
+                guard let waiter = try? channel.pipeline.syncOperations.handler(type: TLSHandshakeWaiter.self),
+                      let negotiated = waiter.negotiated else {
+                    return channel.eventLoop.makeSucceededFuture(.http1(channel))
                 }
-                return waiter.promise.futureResult.map { channel }.flatMapError { error in
+                return waiter.promise.futureResult.flatMap { negotiated }.flatMapError { error in
                     channel.close(promise: nil)
                     return channel.eventLoop.makeFailedFuture(error)
                 }
@@ -120,6 +146,8 @@ struct ConnectionFactory: Sendable {
 final class TLSHandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
     let promise: EventLoopPromise<Void>
+    /// What ALPN settles, once the handshake is done.
+    var negotiated: EventLoopFuture<NegotiatedConnection>?
     private var done = false
 
     init(promise: EventLoopPromise<Void>) { self.promise = promise }

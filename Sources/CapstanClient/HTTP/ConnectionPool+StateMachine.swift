@@ -7,12 +7,21 @@ extension ConnectionPool {
     /// opened; a connection that opens goes to the longest waiter. At most `maxIdle` connections are
     /// kept idle: a burst may open up to `maxConnections`, and those it no longer needs are closed as
     /// they come back instead of holding their buffers and TLS state on both ends.
-    struct StateMachine<Connection: Hashable> {
+    ///
+    /// When the server negotiates HTTP/2, one `Multiplexed` connection carries every request at
+    /// once (a stream each) and no HTTP/1.1 connection is kept. Once the server is known to speak
+    /// h2, only one connection is opened at a time; waiters queue for it and all get it.
+    struct StateMachine<Connection: Hashable, Multiplexed: Hashable> {
         typealias WaiterID = Int
+
+        /// What the server spoke on the last connection opened.
+        enum ServerProtocol: Equatable { case unknown, http1, http2 }
 
         enum LeaseAction: Equatable {
             /// Use this connection now.
             case use(Connection)
+            /// Open a stream on this connection now.
+            case useMultiplexed(Multiplexed)
             /// The waiter was queued and a new connection must be opened.
             case queueAndConnect
             /// The waiter was queued; a connection will come back or open.
@@ -26,9 +35,17 @@ extension ConnectionPool {
             case close(Connection)
         }
 
+        enum ConnectedMultiplexedAction: Equatable {
+            /// Give every waiter a stream on this connection.
+            case serve(Multiplexed, waiters: [WaiterID])
+            /// Not needed (shutdown, or another h2 connection opened first): close it, and serve
+            /// the waiters, if any, on `instead`.
+            case close(Multiplexed, serve: [WaiterID], on: Multiplexed?)
+        }
+
         enum ConnectFailedAction: Equatable {
-            /// Fail this waiter with the connection error (it would have used the connection).
-            case fail(WaiterID)
+            /// Fail these waiters with the connection error (they would have used the connection).
+            case fail([WaiterID])
             case none
         }
 
@@ -48,6 +65,9 @@ extension ConnectionPool {
         private var waiters: [WaiterID] = []
         private var waitersHead = 0
         private(set) var isShutdown = false
+        /// The open h2 connection new requests go to.
+        private(set) var multiplexed: Multiplexed?
+        private(set) var serverProtocol = ServerProtocol.unknown
 
         init(maxConnections: Int, maxIdle: Int? = nil) {
             self.maxConnections = max(1, maxConnections)
@@ -55,7 +75,7 @@ extension ConnectionPool {
         }
 
         /// Connections open, leased or being opened.
-        var total: Int { idle.count + leased + connecting }
+        var total: Int { idle.count + leased + connecting + (multiplexed == nil ? 0 : 1) }
         var waiting: Int { waiters.count - waitersHead }
 
         /// Takes an idle connection if there is one, without queueing.
@@ -67,8 +87,15 @@ extension ConnectionPool {
 
         mutating func lease(_ waiter: WaiterID) -> LeaseAction {
             if isShutdown { return .failShutdown }
+            if let multiplexed { return .useMultiplexed(multiplexed) }
             if let connection = leaseIdle() { return .use(connection) }
             enqueue(waiter)
+            if serverProtocol == .http2 {
+                // One connection will serve every waiter.
+                if connecting > 0 { return .queue }
+                connecting += 1
+                return .queueAndConnect
+            }
             if total < maxConnections, waiting > connecting {
                 connecting += 1
                 return .queueAndConnect
@@ -78,6 +105,7 @@ extension ConnectionPool {
 
         mutating func connected(_ connection: Connection) -> ConnectedAction {
             connecting -= 1
+            serverProtocol = .http1
             if isShutdown { return .close(connection) }
             if let waiter = dequeue() {
                 leased += 1
@@ -86,11 +114,39 @@ extension ConnectionPool {
             return park(connection)
         }
 
+        /// An h2 connection opened.
+        mutating func connectedMultiplexed(_ connection: Multiplexed) -> ConnectedMultiplexedAction {
+            connecting -= 1
+            serverProtocol = .http2
+            if isShutdown { return .close(connection, serve: [], on: nil) }
+            var waiters: [WaiterID] = []
+            while let waiter = dequeue() { waiters.append(waiter) }
+            if let multiplexed { return .close(connection, serve: waiters, on: multiplexed) }
+            multiplexed = connection
+            return .serve(connection, waiters: waiters)
+        }
+
+        /// An h2 connection opened outside the pool becomes the one new requests use.
+        mutating func adopt(_ connection: Multiplexed) {
+            serverProtocol = .http2
+            if !isShutdown { multiplexed = connection }
+        }
+
+        /// The h2 connection closed or was told to go away: the next lease opens another.
+        mutating func multiplexedUnusable(_ connection: Multiplexed) {
+            if multiplexed == connection { multiplexed = nil }
+        }
+
         mutating func connectFailed() -> ConnectFailedAction {
             connecting -= 1
             // Waiters not covered by another connection being opened get the error; retrying is
-            // the request layer's decision.
-            if waiting > connecting, let waiter = dequeue() { return .fail(waiter) }
+            // the request layer's decision. Waiting for an h2 connection, all were covered by it.
+            if serverProtocol == .http2, connecting == 0 {
+                var waiters: [WaiterID] = []
+                while let waiter = dequeue() { waiters.append(waiter) }
+                return waiters.isEmpty ? .none : .fail(waiters)
+            }
+            if waiting > connecting, let waiter = dequeue() { return .fail([waiter]) }
             return .none
         }
 
@@ -130,15 +186,18 @@ extension ConnectionPool {
             return true
         }
 
-        /// Refuses new leases; returns the idle connections to close and the waiters to fail.
-        mutating func shutdown() -> (close: [Connection], fail: [WaiterID]) {
+        /// Refuses new leases; returns the idle connections and the h2 connection to close and the
+        /// waiters to fail.
+        mutating func shutdown() -> (close: [Connection], closeMultiplexed: Multiplexed?, fail: [WaiterID]) {
             isShutdown = true
             let close = idle
             idle = []
+            let closeMultiplexed = multiplexed
+            multiplexed = nil
             let fail = Array(waiters[waitersHead...])
             waiters = []
             waitersHead = 0
-            return (close, fail)
+            return (close, closeMultiplexed, fail)
         }
 
         private mutating func enqueue(_ waiter: WaiterID) {

@@ -2,19 +2,27 @@ import Logging
 import NIOCore
 import Synchronization
 
-/// Keep-alive connections to one server, leased for one request at a time. The bookkeeping is
-/// ``StateMachine``; this shell opens and closes connections and resumes waiting tasks.
+/// Connections to one server: HTTP/1.1 keep-alive connections leased for one request at a time,
+/// or, when the server negotiates h2, one connection whose streams carry every request at once.
+/// The bookkeeping is ``StateMachine``; this shell opens and closes connections and streams and
+/// resumes waiting tasks.
 final class ConnectionPool: Sendable {
+    /// What a waiter gets: a connection of its own, or an h2 connection to open a stream on.
+    fileprivate enum Slot: Sendable {
+        case exclusive(HTTPConnection)
+        case multiplexed(HTTP2Connection)
+    }
+
     fileprivate enum Waiter {
         /// Allocated; the task has not registered its continuation yet.
         case pending
         /// Cancelled before it registered.
         case cancelled
-        case registered(CheckedContinuation<HTTPConnection, any Error>)
+        case registered(CheckedContinuation<Slot, any Error>)
     }
 
     fileprivate struct State {
-        var machine: StateMachine<HTTPConnection>
+        var machine: StateMachine<HTTPConnection, HTTP2Connection>
         var waiters: [Int: Waiter] = [:]
         var nextWaiter = 0
         var nextConnection = 0
@@ -30,12 +38,106 @@ final class ConnectionPool: Sendable {
         self.state = Mutex(State(machine: StateMachine(maxConnections: maxConnections, maxIdle: maxIdle)))
     }
 
-    /// A connection for one request; give it back with ``release(_:reusable:)``.
+    /// A connection for one request (an h2 stream, or an HTTP/1.1 connection of its own); give it
+    /// back with ``release(_:reusable:)``.
     func lease() async throws -> HTTPConnection {
-        // Fast path: an idle connection, no waiting.
-        if let connection = state.withLock({ $0.machine.leaseIdle() }) {
-            if connection.channel.isActive { return connection }
-            release(connection, reusable: false)
+        var attempts = 0
+        while true {
+            switch try await leaseSlot() {
+            case .exclusive(let connection):
+                return connection
+            case .multiplexed(let multiplexed):
+                do {
+                    guard multiplexed.isUsable else {
+                        throw APIClientError(.connectionClosed, "the HTTP/2 connection is closing", retryHint: .always)
+                    }
+                    let closeReason = CloseReason()
+                    let stream = try await multiplexed.openStream { stream in
+                        try HTTPConnection.configure(stream, closeReason: closeReason, onClose: {})
+                    }
+                    let id = state.withLock { s in
+                        s.nextConnection += 1
+                        return s.nextConnection
+                    }
+                    return HTTPConnection(id: id, channel: stream, closeReason: closeReason, isStream: true)
+                } catch let error as APIClientError where attempts < 2 {
+                    // The connection went away between lease and stream: open another.
+                    attempts += 1
+                    logger.debug("HTTP/2 stream failed to open, reconnecting: \(error)")
+                    state.withLock { $0.machine.multiplexedUnusable(multiplexed) }
+                }
+            }
+        }
+    }
+
+    /// The h2 connection to open a long-running stream (a watch) on, or nil when the server speaks
+    /// HTTP/1.1 (such streams then get connections of their own). Opens a connection to learn
+    /// which when no connection was opened yet.
+    func multiplexedConnection() async throws -> HTTP2Connection? {
+        var attempts = 0
+        while true {
+            let known: HTTP2Connection?? = state.withLock { s in
+                if let multiplexed = s.machine.multiplexed, multiplexed.isUsable { return .some(multiplexed) }
+                if let multiplexed = s.machine.multiplexed { s.machine.multiplexedUnusable(multiplexed) }
+                return s.machine.serverProtocol == .http1 ? .some(nil) : nil
+            }
+            if let known { return known }
+            switch try await leaseSlot() {
+            case .exclusive(let connection):
+                release(connection, reusable: true)
+                return nil
+            case .multiplexed(let multiplexed):
+                if multiplexed.isUsable || attempts >= 2 { return multiplexed }
+                attempts += 1
+                state.withLock { $0.machine.multiplexedUnusable(multiplexed) }
+            }
+        }
+    }
+
+    /// An h2 stream for a long-running request (a watch), set up by `configure`, or nil when the
+    /// server speaks HTTP/1.1.
+    func openMultiplexedStream(configure: @escaping @Sendable (any Channel) throws -> Void) async throws -> (any Channel)? {
+        var attempts = 0
+        while let multiplexed = try await multiplexedConnection() {
+            do {
+                return try await multiplexed.openStream(configure: configure)
+            } catch let error as APIClientError where attempts < 2 {
+                attempts += 1
+                logger.debug("HTTP/2 stream failed to open, reconnecting: \(error)")
+                state.withLock { $0.machine.multiplexedUnusable(multiplexed) }
+            }
+        }
+        return nil
+    }
+
+    /// Takes an h2 connection opened outside the pool (a stream's own connection the server
+    /// answered with h2); returns the one to use (the pool's, if it has one already).
+    func adopt(_ connection: HTTP2Connection) -> HTTP2Connection {
+        let existing: HTTP2Connection? = state.withLock { s in
+            if let multiplexed = s.machine.multiplexed, multiplexed.isUsable { return multiplexed }
+            s.machine.adopt(connection)
+            return nil
+        }
+        guard let existing else {
+            watchClose(connection)
+            return connection
+        }
+        connection.close()
+        return existing
+    }
+
+    private func leaseSlot() async throws -> Slot {
+        // Fast path: an h2 connection or an idle connection, no waiting.
+        enum Fast { case slot(Slot), broken(HTTPConnection) }
+        let fast: Fast? = state.withLock { s in
+            if let multiplexed = s.machine.multiplexed { return .slot(.multiplexed(multiplexed)) }
+            guard let connection = s.machine.leaseIdle() else { return nil }
+            return connection.channel.isActive ? .slot(.exclusive(connection)) : .broken(connection)
+        }
+        switch fast {
+        case .slot(let slot)?: return slot
+        case .broken(let connection)?: release(connection, reusable: false)
+        case nil: break
         }
         let id = state.withLock { s in
             let id = s.nextWaiter
@@ -44,8 +146,8 @@ final class ConnectionPool: Sendable {
             return id
         }
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPConnection, any Error>) in
-                enum Next { case resume(HTTPConnection), fail(any Error), wait, connect }
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Slot, any Error>) in
+                enum Next { case resume(Slot), fail(any Error), wait, connect }
                 let next: Next = state.withLock { s in
                     if case .cancelled? = s.waiters[id] {
                         s.waiters[id] = nil
@@ -54,7 +156,10 @@ final class ConnectionPool: Sendable {
                     switch s.machine.lease(id) {
                     case .use(let connection):
                         s.waiters[id] = nil
-                        return .resume(connection)
+                        return .resume(.exclusive(connection))
+                    case .useMultiplexed(let multiplexed):
+                        s.waiters[id] = nil
+                        return .resume(.multiplexed(multiplexed))
                     case .failShutdown:
                         s.waiters[id] = nil
                         return .fail(APIClientError(.shutdown, "the client was shut down"))
@@ -67,14 +172,14 @@ final class ConnectionPool: Sendable {
                     }
                 }
                 switch next {
-                case .resume(let connection): continuation.resume(returning: connection)
+                case .resume(let slot): continuation.resume(returning: slot)
                 case .fail(let error): continuation.resume(throwing: error)
                 case .wait: break
                 case .connect: openConnection()
                 }
             }
         } onCancel: {
-            let continuation: CheckedContinuation<HTTPConnection, any Error>? = state.withLock { s in
+            let continuation: CheckedContinuation<Slot, any Error>? = state.withLock { s in
                 switch s.waiters[id] {
                 case .pending?:
                     s.waiters[id] = .cancelled
@@ -94,6 +199,11 @@ final class ConnectionPool: Sendable {
     /// Returns a leased connection: to a waiting request, to the idle set, or closed when it
     /// cannot serve another request.
     func release(_ connection: HTTPConnection, reusable: Bool) {
+        if connection.isStream {
+            // Ends the stream (resets it if the response is not complete); the connection stays.
+            connection.close()
+            return
+        }
         let reusable = reusable && connection.channel.isActive
         let (action, waiter) = state.withLock { s in
             let action = s.machine.release(connection, reusable: reusable)
@@ -103,7 +213,7 @@ final class ConnectionPool: Sendable {
         switch action {
         case .deliver(let connection, _):
             if let waiter {
-                waiter.resume(returning: connection)
+                waiter.resume(returning: .exclusive(connection))
             } else {
                 // The waiter vanished (cannot happen: cancelled waiters leave the queue); keep the connection.
                 release(connection, reusable: true)
@@ -129,12 +239,12 @@ final class ConnectionPool: Sendable {
     /// ``shutdown()`` without waiting for the connections to finish closing.
     @discardableResult
     func close() -> [EventLoopFuture<Void>] {
-        let (close, fail) = state.withLock { s in
-            let (close, fail) = s.machine.shutdown()
-            return (close, fail.compactMap { s.takeContinuation($0) })
+        let (close, multiplexed, fail) = state.withLock { s in
+            let (close, multiplexed, fail) = s.machine.shutdown()
+            return (close, multiplexed, fail.compactMap { s.takeContinuation($0) })
         }
         for waiter in fail { waiter.resume(throwing: APIClientError(.shutdown, "the client was shut down")) }
-        return close.map { $0.channel.close() }
+        return close.map { $0.channel.close() } + (multiplexed.map { [$0.channel.close()] } ?? [])
     }
 
     var connectionCount: Int { state.withLock { $0.machine.total } }
@@ -155,16 +265,49 @@ final class ConnectionPool: Sendable {
         }
         future.whenComplete { result in
             switch result {
-            case .success(let channel):
+            case .success(.http1(let channel)):
                 let connection = HTTPConnection(id: id, channel: channel, closeReason: closeReason)
                 holder.set(connection)
                 self.logger.trace("connection \(id) open", metadata: ["server": "\(self.factory.address.hostHeader)"])
                 self.connected(connection)
                 if !channel.isActive { self.closed(connection) }
+            case .success(.http2(let connection)):
+                self.logger.trace("connection \(id) open (h2)", metadata: ["server": "\(self.factory.address.hostHeader)"])
+                self.connected(connection)
             case .failure(let error):
                 self.logger.debug("connection failed: \(error)")
                 self.connectFailed(error)
             }
+        }
+    }
+
+    private func connected(_ connection: HTTP2Connection) {
+        let (action, waiters) = state.withLock { s in
+            let action = s.machine.connectedMultiplexed(connection)
+            switch action {
+            case .serve(_, let ids), .close(_, let ids, _): return (action, ids.compactMap { s.takeContinuation($0) })
+            }
+        }
+        switch action {
+        case .serve(let connection, _):
+            watchClose(connection)
+            for waiter in waiters { waiter.resume(returning: .multiplexed(connection)) }
+        case .close(let connection, _, let instead):
+            connection.close()
+            for waiter in waiters {
+                if let instead {
+                    waiter.resume(returning: .multiplexed(instead))
+                } else {
+                    waiter.resume(throwing: APIClientError(.shutdown, "the client was shut down"))
+                }
+            }
+        }
+    }
+
+    /// Forgets the h2 connection when it closes, so the next request opens another.
+    private func watchClose(_ connection: HTTP2Connection) {
+        connection.channel.closeFuture.whenComplete { [weak self] _ in
+            self?.state.withLock { $0.machine.multiplexedUnusable(connection) }
         }
     }
 
@@ -176,7 +319,7 @@ final class ConnectionPool: Sendable {
         }
         switch action {
         case .deliver(let connection, _):
-            if let waiter { waiter.resume(returning: connection) } else { release(connection, reusable: true) }
+            if let waiter { waiter.resume(returning: .exclusive(connection)) } else { release(connection, reusable: true) }
         case .park:
             break
         case .close(let connection):
@@ -185,13 +328,13 @@ final class ConnectionPool: Sendable {
     }
 
     private func connectFailed(_ error: any Error) {
-        let waiter = state.withLock { s -> CheckedContinuation<HTTPConnection, any Error>? in
+        let waiters = state.withLock { s -> [CheckedContinuation<Slot, any Error>] in
             switch s.machine.connectFailed() {
-            case .fail(let id): return s.takeContinuation(id)
-            case .none: return nil
+            case .fail(let ids): return ids.compactMap { s.takeContinuation($0) }
+            case .none: return []
             }
         }
-        waiter?.resume(throwing: error)
+        for waiter in waiters { waiter.resume(throwing: error) }
     }
 
     private func closed(_ connection: HTTPConnection) {
@@ -200,7 +343,7 @@ final class ConnectionPool: Sendable {
 }
 
 extension ConnectionPool.State {
-    fileprivate mutating func takeContinuation(_ id: Int) -> CheckedContinuation<HTTPConnection, any Error>? {
+    fileprivate mutating func takeContinuation(_ id: Int) -> CheckedContinuation<ConnectionPool.Slot, any Error>? {
         guard case .registered(let continuation)? = waiters.removeValue(forKey: id) else { return nil }
         return continuation
     }

@@ -15,17 +15,21 @@ struct HTTPResponse: Sendable {
     var keepAlive: Bool
 }
 
-/// One keep-alive HTTP/1.1 connection of the pool, serving one request at a time.
+/// One keep-alive HTTP/1.1 connection of the pool, serving one request at a time; or one h2
+/// stream (`isStream`), serving one request.
 final class HTTPConnection: Sendable, Hashable {
     let id: Int
     let channel: any Channel
+    /// An h2 stream channel rather than a connection.
+    let isStream: Bool
     private let served = Atomic<Int>(0)
     private let closeReason: CloseReason
 
-    init(id: Int, channel: any Channel, closeReason: CloseReason) {
+    init(id: Int, channel: any Channel, closeReason: CloseReason, isStream: Bool = false) {
         self.id = id
         self.channel = channel
         self.closeReason = closeReason
+        self.isStream = isStream
     }
 
     /// True once it has served a request (a failure on it may be a server closing an idle connection).

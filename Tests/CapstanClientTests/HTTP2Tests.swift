@@ -1,0 +1,157 @@
+import CapstanAPI
+import CapstanAPIMachinery
+import CapstanClient
+import CapstanTesting
+import Testing
+
+private func configMap(_ name: String, namespace: String = "default", labels: [String: String]? = nil,
+                       data: [String: String]? = nil) -> CoreV1.ConfigMap {
+    CoreV1.ConfigMap(metadata: MetaV1.ObjectMeta(labels: labels, name: name, namespace: namespace), data: data)
+}
+
+@Suite("HTTP/2 connections", .tags(.component))
+struct HTTP2Tests {
+    @Test func watchesAndRequestsShareOneConnection() async throws {
+        try await withClient { client, server in
+            let watchers = 20, writes = 10
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<watchers {
+                    group.addTask {
+                        var seen = 0
+                        for try await event in client.watch(CoreV1.ConfigMap.self, namespace: "default",
+                                                            options: WatchOptions(labelSelector: "h2=yes")) {
+                            if case .added = event { seen += 1 }
+                            if seen == writes { break }
+                        }
+                        return seen
+                    }
+                }
+                #expect(await eventually { server.server.streams.count == watchers })
+                // Requests in parallel while the watches are open.
+                try await withThrowingTaskGroup(of: Void.self) { requests in
+                    for i in 0..<50 {
+                        requests.addTask {
+                            if i < writes {
+                                try await client.create(configMap("w-\(i)", labels: ["h2": "yes"])).discard()
+                            } else {
+                                _ = try await client.get(CoreV1.Namespace.self, name: "default")
+                            }
+                        }
+                    }
+                    try await requests.waitForAll()
+                }
+                #expect(client.openStreamCount == watchers)
+                #expect(client.pooledConnectionCount == 1)
+                #expect(server.server.connectionCount == 1)
+                for try await seen in group { #expect(seen == writes) }
+            }
+            #expect(server.server.connectionCount == 1)
+        }
+    }
+
+    @Test func aWatchNobodyReadsDoesNotHoldBackTheOthers() async throws {
+        try await withClient { client, server in
+            // The stalled watch reads its first event, then nobody reads it again.
+            let start = try await client.list(CoreV1.ConfigMap.self, namespace: "default").resourceVersion
+            try await client.create(configMap("first", labels: ["big": "yes"])).discard()
+            let stalled = client.watch(CoreV1.ConfigMap.self, namespace: "default",
+                                       options: WatchOptions(labelSelector: "big=yes", resourceVersion: start))
+            var stalledIterator = stalled.makeAsyncIterator()
+            _ = try await nextElement(&stalledIterator, of: WatchStream<CoreV1.ConfigMap>.self)
+            // 40 objects of 100 KB: far beyond one stream's 64 KB window and the socket buffers.
+            let count = 40
+            let payload = String(repeating: "x", count: 100 * 1024)
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                group.addTask {
+                    var seen = 0
+                    for try await event in client.watch(CoreV1.ConfigMap.self, namespace: "default",
+                                                        options: WatchOptions(labelSelector: "big=yes")) {
+                        if case .added(let object) = event, object.name.hasPrefix("big-") { seen += 1 }
+                        if seen == count { break }
+                    }
+                    return seen
+                }
+                #expect(await eventually { server.server.streams.count == 2 })
+                for i in 0..<count {
+                    try await client.create(configMap("big-\(i)", labels: ["big": "yes"], data: ["p": payload])).discard()
+                }
+                #expect(try await group.next() == count)
+            }
+            // Requests still flow on the shared connection.
+            #expect(try await client.get(CoreV1.ConfigMap.self, name: "big-0", namespace: "default").data?["p"]?.count == payload.count)
+            #expect(server.server.connectionCount == 1)
+            _ = stalledIterator
+        }
+    }
+
+    @Test func clientReconnectsAfterTheServerGoesAway() async throws {
+        try await withTemporaryDirectory { directory in
+            let first = try await RunningServer.start(directory: directory)
+            let client = try first.makeClient()
+            do {
+                _ = try await client.get(CoreV1.Namespace.self, name: "default")
+                let watch = Task {
+                    var events = 0
+                    for try await _ in client.watch(CoreV1.Namespace.self) { events += 1 }
+                    return events
+                }
+                #expect(await eventually { first.server.streams.count == 1 })
+                #expect(first.server.connectionCount == 1)
+                // Shutdown sends GOAWAY and ends the watch; the connection closes once it has.
+                try await first.stop()
+                let ended: Result<Int, any Error> = await watch.result
+                if case .success(let events) = ended { #expect(events >= 1) }
+                let second = try await RunningServer.start(directory: directory, port: first.port)
+                do {
+                    // The next request opens a new connection, over which a new watch runs too.
+                    #expect(try await client.get(CoreV1.Namespace.self, name: "default").name == "default")
+                    var iterator = client.watch(CoreV1.Namespace.self).makeAsyncIterator()
+                    _ = try await nextElement(&iterator, of: WatchStream<CoreV1.Namespace>.self)
+                    #expect(second.server.connectionCount == 1)
+                    #expect(client.pooledConnectionCount == 1)
+                    try await second.stop()
+                } catch {
+                    try? await second.stop()
+                    throw error
+                }
+            } catch {
+                try? await first.stop()
+                await client.shutdown()
+                throw error
+            }
+            await client.shutdown()
+        }
+    }
+
+    @Test(arguments: [(serverHTTP2: false, clientHTTP2: true), (serverHTTP2: true, clientHTTP2: false)])
+    func http1WhenEitherSideDoesNotOfferH2(serverHTTP2: Bool, clientHTTP2: Bool) async throws {
+        try await withTemporaryDirectory { directory in
+            let server = try await RunningServer.start(directory: directory, http2: serverHTTP2)
+            let client = try server.makeClient { $0.http2 = clientHTTP2 }
+            do {
+                let start = try await client.list(CoreV1.ConfigMap.self, namespace: "default").resourceVersion
+                try await client.create(configMap("h1")).discard()
+                var watches: [WatchStream<CoreV1.ConfigMap>.AsyncIterator] = []
+                for _ in 0..<3 {
+                    watches.append(client.watch(CoreV1.ConfigMap.self, namespace: "default",
+                                                options: WatchOptions(resourceVersion: start)).makeAsyncIterator())
+                }
+                for i in watches.indices {
+                    let event = try await nextElement(&watches[i], of: WatchStream<CoreV1.ConfigMap>.self)
+                    #expect(event.object?.name == "h1")
+                }
+                #expect(try await client.get(CoreV1.ConfigMap.self, name: "h1", namespace: "default").name == "h1")
+                // HTTP/1.1: each watch has a connection of its own, beside the pooled one.
+                #expect(client.openStreamCount == 3)
+                #expect(server.server.connectionCount == 4)
+                watches.removeAll()
+                await client.shutdown()
+                try await server.stop()
+            } catch {
+                await client.shutdown()
+                try? await server.stop()
+                throw error
+            }
+        }
+    }
+}
