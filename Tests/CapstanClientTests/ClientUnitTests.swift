@@ -155,6 +155,21 @@ struct ConnectionPoolStateMachineTests {
         #expect(m.lease(3) == .queueAndConnect)
     }
 
+    @Test func offeringH2OpensOneConnectionUntilTheProtocolIsKnown() {
+        var m = Machine(maxConnections: 4, probeOneAtATime: true)
+        #expect(m.lease(1) == .queueAndConnect)
+        #expect(m.lease(2) == .queue)
+        #expect(m.lease(3) == .queue)
+        #expect(m.connecting == 1)
+        // HTTP/1.1 after all: the first waiter gets it, the others get connections of their own.
+        #expect(m.connected(7) == .deliverAndConnect(7, to: 1, connect: 2))
+        #expect(m.connecting == 2 && m.total == 3)
+        #expect(m.connected(8) == .deliver(8, to: 2))
+        #expect(m.connected(9) == .deliver(9, to: 3))
+        // From now on, as HTTP/1.1.
+        #expect(m.lease(4) == .queueAndConnect)
+    }
+
     @Test func shutdownClosesTheHTTP2Connection() {
         var m = Machine(maxConnections: 2)
         _ = m.lease(1)

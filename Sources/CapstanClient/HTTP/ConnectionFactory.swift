@@ -23,11 +23,14 @@ struct ConnectionFactory: Sendable {
     let connectTimeout: TimeAmount
     private let sslContext: NIOSSLContext?
     private let serverHostname: String?
+    /// TLS with h2 in ALPN: a new connection may turn out HTTP/2.
+    let offersHTTP2: Bool
 
     init(configuration: ClientConfiguration, address: ServerAddress, group: any EventLoopGroup) throws {
         self.address = address
         self.group = group
         self.connectTimeout = configuration.connectTimeout.timeAmount
+        self.offersHTTP2 = address.useTLS && configuration.http2
         guard address.useTLS else {
             sslContext = nil
             serverHostname = nil

@@ -9,8 +9,10 @@ extension ConnectionPool {
     /// they come back instead of holding their buffers and TLS state on both ends.
     ///
     /// When the server negotiates HTTP/2, one `Multiplexed` connection carries every request at
-    /// once (a stream each) and no HTTP/1.1 connection is kept. Once the server is known to speak
-    /// h2, only one connection is opened at a time; waiters queue for it and all get it.
+    /// once (a stream each) and no HTTP/1.1 connection is kept. While the server is known (or, with
+    /// `probeOneAtATime`, may turn out) to speak h2, only one connection is opened at a time;
+    /// waiters queue for it and all get it. If it turns out HTTP/1.1, the waiters it cannot serve
+    /// get connections of their own.
     struct StateMachine<Connection: Hashable, Multiplexed: Hashable> {
         typealias WaiterID = Int
 
@@ -31,6 +33,8 @@ extension ConnectionPool {
 
         enum ConnectedAction: Equatable {
             case deliver(Connection, to: WaiterID)
+            /// Deliver, and open this many more connections for the waiters left.
+            case deliverAndConnect(Connection, to: WaiterID, connect: Int)
             case park
             case close(Connection)
         }
@@ -69,9 +73,13 @@ extension ConnectionPool {
         private(set) var multiplexed: Multiplexed?
         private(set) var serverProtocol = ServerProtocol.unknown
 
-        init(maxConnections: Int, maxIdle: Int? = nil) {
+        /// Open one connection at a time until the server's protocol is known (h2 is offered).
+        let probeOneAtATime: Bool
+
+        init(maxConnections: Int, maxIdle: Int? = nil, probeOneAtATime: Bool = false) {
             self.maxConnections = max(1, maxConnections)
             self.maxIdle = max(1, min(maxIdle ?? maxConnections, self.maxConnections))
+            self.probeOneAtATime = probeOneAtATime
         }
 
         /// Connections open, leased or being opened.
@@ -90,8 +98,8 @@ extension ConnectionPool {
             if let multiplexed { return .useMultiplexed(multiplexed) }
             if let connection = leaseIdle() { return .use(connection) }
             enqueue(waiter)
-            if serverProtocol == .http2 {
-                // One connection will serve every waiter.
+            if serverProtocol == .http2 || (serverProtocol == .unknown && probeOneAtATime) {
+                // One connection will serve every waiter (if it turns out h2).
                 if connecting > 0 { return .queue }
                 connecting += 1
                 return .queueAndConnect
@@ -109,7 +117,11 @@ extension ConnectionPool {
             if isShutdown { return .close(connection) }
             if let waiter = dequeue() {
                 leased += 1
-                return .deliver(connection, to: waiter)
+                // Waiters that queued for a connection hoped to be h2 need their own now.
+                let more = min(waiting - connecting, maxConnections - total)
+                guard more > 0 else { return .deliver(connection, to: waiter) }
+                connecting += more
+                return .deliverAndConnect(connection, to: waiter, connect: more)
             }
             return park(connection)
         }

@@ -35,7 +35,8 @@ final class ConnectionPool: Sendable {
     init(factory: ConnectionFactory, maxConnections: Int, maxIdle: Int? = nil, logger: Logger) {
         self.factory = factory
         self.logger = logger
-        self.state = Mutex(State(machine: StateMachine(maxConnections: maxConnections, maxIdle: maxIdle)))
+        self.state = Mutex(State(machine: StateMachine(maxConnections: maxConnections, maxIdle: maxIdle,
+                                                       probeOneAtATime: factory.offersHTTP2)))
     }
 
     /// A connection for one request (an h2 stream, or an HTTP/1.1 connection of its own); give it
@@ -200,8 +201,9 @@ final class ConnectionPool: Sendable {
     /// cannot serve another request.
     func release(_ connection: HTTPConnection, reusable: Bool) {
         if connection.isStream {
-            // Ends the stream (resets it if the response is not complete); the connection stays.
-            connection.close()
+            // A complete stream has closed by itself; an incomplete one is reset. The
+            // connection stays either way.
+            if !reusable { connection.close() }
             return
         }
         let reusable = reusable && connection.channel.isActive
@@ -314,11 +316,16 @@ final class ConnectionPool: Sendable {
     private func connected(_ connection: HTTPConnection) {
         let (action, waiter) = state.withLock { s in
             let action = s.machine.connected(connection)
-            if case .deliver(_, let id) = action { return (action, s.takeContinuation(id)) }
-            return (action, nil)
+            switch action {
+            case .deliver(_, let id), .deliverAndConnect(_, let id, _): return (action, s.takeContinuation(id))
+            case .park, .close: return (action, nil)
+            }
         }
         switch action {
         case .deliver(let connection, _):
+            if let waiter { waiter.resume(returning: .exclusive(connection)) } else { release(connection, reusable: true) }
+        case .deliverAndConnect(let connection, _, let more):
+            for _ in 0..<more { openConnection() }
             if let waiter { waiter.resume(returning: .exclusive(connection)) } else { release(connection, reusable: true) }
         case .park:
             break

@@ -163,7 +163,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler {
             guard case .receivingBody(let promise, let head, let body) = state else { return }
             timer?.cancel()
             timer = nil
-            let keepAlive = head.isKeepAlive
+            // An h2 stream ends by itself once both sides have; closing it now would reset it.
+            let keepAlive = head.version.major >= 2 || head.isKeepAlive
             state = keepAlive ? .idle : .closed
             promise.succeed(HTTPResponse(head: head, body: body ?? ByteBuffer(), keepAlive: keepAlive))
             if !keepAlive { context.close(promise: nil) }

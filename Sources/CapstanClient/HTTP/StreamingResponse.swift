@@ -17,7 +17,7 @@ final class StreamingResponse: Sendable {
     }
 
     deinit {
-        channel.close(promise: nil)
+        Self.close(channel, handler)
     }
 
     /// The next chunk of the body; nil at its end. Cancelling the calling task closes the connection.
@@ -26,7 +26,19 @@ final class StreamingResponse: Sendable {
     }
 
     func close() {
-        channel.close(promise: nil)
+        Self.close(channel, handler)
+    }
+
+    /// Closes the connection, or resets the h2 stream unless its response is complete (the
+    /// stream then closes by itself; a reset would be one more RST_STREAM the server counts).
+    private static func close(_ channel: any Channel, _ handler: NIOLoopBound<HTTPStreamHandler>) {
+        guard channel.parent != nil else {
+            channel.close(promise: nil)
+            return
+        }
+        channel.eventLoop.execute {
+            if !handler.value.isComplete { channel.close(promise: nil) }
+        }
     }
 
     static func nextPart(channel: any Channel, handler: NIOLoopBound<HTTPStreamHandler>) async throws -> HTTPClientResponsePart? {
@@ -61,6 +73,8 @@ final class HTTPStreamHandler: ChannelDuplexHandler {
     /// Set once the connection ends: nil after a complete response, else the failure.
     private var terminal: Result<Void, any Error>?
     private var sawEnd = false
+    /// The whole response has arrived.
+    var isComplete: Bool { sawEnd }
     private var readHeld = false
     private var context: ChannelHandlerContext?
     private let eventLoop: any EventLoop
