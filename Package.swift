@@ -67,6 +67,7 @@ let package = Package(
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
@@ -236,7 +237,10 @@ let package = Package(
         ),
         .testTarget(
             name: "CapstanStorageEtcdTests",
-            dependencies: ["CapstanStorage", "CapstanStorageEtcd", "CapstanStorageConformance"],
+            dependencies: [
+                "CapstanStorage", "CapstanStorageEtcd", "CapstanStorageConformance",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(name: "CapstanProtobufTests", dependencies: ["CapstanProtobuf", "CapstanAPI"], swiftSettings: strict),
