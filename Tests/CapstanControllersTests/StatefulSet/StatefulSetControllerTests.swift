@@ -138,34 +138,9 @@ import Testing
         }
     }
 
-    /// Runs `body` with simulated nodes and the scheduler, so pods are bound, run and become ready.
+    /// Runs `body` with the StatefulSet controller, simulated nodes and the scheduler.
     static func withSimulatedNodes(_ body: (APIClient, RunningServer) async throws -> Void) async throws {
-        try await withWorkloadControllers([StatefulSetController()]) { client, server in
-            let nodeClient = try server.makeClient()
-            let simulator = NodeSimulator(client: nodeClient, configuration: NodeSimulator.Configuration(nodeCount: 2, namePrefix: "sim-"),
-                                          logger: quietLogger)
-            var schedulerConfiguration = Scheduler.Configuration()
-            schedulerConfiguration.tickInterval = .milliseconds(20)
-            let scheduler = try Scheduler(client: nodeClient, configuration: schedulerConfiguration, logger: quietLogger)
-            let simulation = Task { try await simulator.run() }
-            let scheduling = Task { try await scheduler.run() }
-            func stop() async {
-                simulation.cancel()
-                scheduling.cancel()
-                _ = try? await simulation.value
-                _ = try? await scheduling.value
-                await nodeClient.shutdown()
-            }
-            do {
-                await simulator.waitUntilRegistered()
-                await scheduler.waitUntilSynced()
-                try await body(client, server)
-            } catch {
-                await stop()
-                throw error
-            }
-            await stop()
-        }
+        try await withSimulatedCluster([StatefulSetController()], body)
     }
 
     static func image(_ pod: CoreV1.Pod?) -> String? { pod?.spec?.containers.first?.image }
