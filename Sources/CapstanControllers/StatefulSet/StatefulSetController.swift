@@ -127,8 +127,19 @@ final class StatefulSetSync: Sendable {
         }
         let owned = try await claimPods(set, selector: selector)
         let setRevisions = try await claimRevisions(set, selector: selector)
-        let (update, collisionCount) = try await history.ensureRevision(owner: set.objectMeta, ownerRef: set.asControllerRef, template: spec.template,
-                                                                         existing: setRevisions, collisionCount: set.status?.collisionCount)
+        let update: AppsV1.ControllerRevision, collisionCount: Int32?
+        if set.objectMeta.deletionTimestamp == nil {
+            (update, collisionCount) = try await history.ensureRevision(owner: set.objectMeta, ownerRef: set.asControllerRef, template: spec.template,
+                                                                        existing: setRevisions, collisionCount: set.status?.collisionCount)
+        } else {
+            // A set being deleted gets no new revisions; its status names the one it would have.
+            collisionCount = set.status?.collisionCount
+            let proposed = ControllerHistoryCore.makeRevision(owner: set.objectMeta, ownerRef: set.asControllerRef, template: spec.template,
+                                                              revision: ControllerHistoryCore.nextRevision(setRevisions), collisionCount: collisionCount)
+            switch ControllerHistoryCore.resolve(setRevisions, proposed: proposed) {
+            case .current(let revision), .renumber(let revision, _), .create(let revision): update = revision
+            }
+        }
         let updateName = update.metadata?.name ?? ""
         let current = set.status?.currentRevision.flatMap { name in
             name == updateName ? update : setRevisions.first { $0.metadata?.name == name }
@@ -140,9 +151,10 @@ final class StatefulSetSync: Sendable {
             do {
                 try await syncClaimOwners(set, pods: owned)
             } catch {
+                // A pod must not go before its claims carry the retention policy's owners.
                 firstError = error
             }
-            if expectations.satisfied(key.description) {
+            if firstError == nil && expectations.satisfied(key.description) {
                 let actions = StatefulSetCore.plan(set, pods: owned, currentRevision: currentName, updateRevision: updateName, now: context.clock.date)
                 do {
                     try await perform(actions, set: set, current: current, update: update)
@@ -162,6 +174,7 @@ final class StatefulSetSync: Sendable {
         }
         var live: Set<String> = [currentName, updateName, status.currentRevision ?? ""]
         for pod in owned { if let revision = pod.objectMeta.labels?[StatefulSetCore.revisionLabel] { live.insert(revision) } }
+        guard set.objectMeta.deletionTimestamp == nil else { return }
         try await history.truncate(setRevisions.filter { $0.metadata?.name != updateName } + [update], live: live,
                                    limit: spec.revisionHistoryLimit, namespace: set.namespace)
         if let wait = ReplicaSetCore.nextAvailability(pods: owned, minReadySeconds: spec.minReadySeconds ?? 0, now: now) {
