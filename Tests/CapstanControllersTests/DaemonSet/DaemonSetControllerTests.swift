@@ -71,27 +71,27 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: KubectlRunner.binary != nil, "kubectl 1.33 is not installed"))
+    @Test(.enabled(if: Kubectl.available, "kubectl 1.33 is not installed"))
     func kubectlRolloutStatusHistoryAndUndo() async throws {
         try await withSimulatedCluster([DaemonSetController()]) { client, server in
             try await withTemporaryDirectory { dir in
-                let kubectl = KubectlRunner(binary: KubectlRunner.binary!, kubeconfig: server.kubeconfigPath, workDir: dir)
+                let kubectl = Kubectl(kubeconfig: server.kubeconfigPath, workDir: dir)
                 _ = try await client.create(Self.daemonSet(image: "agent:1"))
                 let status = try await kubectl.run("rollout", "status", "daemonset/agent", "--timeout=60s")
-                #expect(status.status == 0 && status.stdout.contains("successfully rolled out"), "\(status)")
+                #expect(status.succeeded && status.stdout.contains("successfully rolled out"), "\(status)")
 
                 let setImage = try await kubectl.run("set", "image", "daemonset/agent", "agent=agent:2")
-                #expect(setImage.status == 0, "\(setImage)")
+                #expect(setImage.succeeded, "\(setImage)")
                 let rolled = try await kubectl.run("rollout", "status", "daemonset/agent", "--timeout=60s")
-                #expect(rolled.status == 0 && rolled.stdout.contains("successfully rolled out"), "\(rolled)")
+                #expect(rolled.succeeded && rolled.stdout.contains("successfully rolled out"), "\(rolled)")
                 #expect(try await eventually(timeout: .seconds(30)) { try await Self.images(client) == ["agent:2", "agent:2"] })
 
                 let history = try await kubectl.run("rollout", "history", "daemonset/agent")
                 let rows = history.stdout.split(separator: "\n").map { $0.split(separator: " ").first.map(String.init) ?? "" }
-                #expect(history.status == 0 && rows.contains("1") && rows.contains("2"), "\(history)")
+                #expect(history.succeeded && rows.contains("1") && rows.contains("2"), "\(history)")
 
                 let undo = try await kubectl.run("rollout", "undo", "daemonset/agent")
-                #expect(undo.status == 0 && undo.stdout.contains("rolled back"), "\(undo)")
+                #expect(undo.succeeded && undo.stdout.contains("rolled back"), "\(undo)")
                 let back = try await eventually(timeout: .seconds(30)) {
                     let ds = try await client.get(AppsV1.DaemonSet.self, name: "agent", namespace: "default")
                     let images = try await Self.images(client)
@@ -101,7 +101,7 @@ import Testing
                 let revisions = try await client.list(AppsV1.ControllerRevision.self, namespace: "default").items
                 #expect(revisions.map(\.revision).sorted() == [2, 3])
                 let done = try await kubectl.run("rollout", "status", "daemonset/agent", "--timeout=60s")
-                #expect(done.status == 0, "\(done)")
+                #expect(done.succeeded, "\(done)")
             }
         }
     }

@@ -222,19 +222,19 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: KubectlRunner.binary != nil, "kubectl 1.33 is not installed"))
+    @Test(.enabled(if: Kubectl.available, "kubectl 1.33 is not installed"))
     func kubectlRolloutStatusHistoryAndUndo() async throws {
         try await Self.withSimulatedNodes { client, server in
             try await withTemporaryDirectory { dir in
-                let kubectl = KubectlRunner(binary: KubectlRunner.binary!, kubeconfig: server.kubeconfigPath, workDir: dir)
+                let kubectl = Kubectl(kubeconfig: server.kubeconfigPath, workDir: dir)
                 _ = try await client.create(Self.set(replicas: 2))
                 let status = try await kubectl.run("rollout", "status", "statefulset/web", "--timeout=60s")
-                #expect(status.status == 0 && status.stdout.contains("roll out complete: 2 new pods have been updated"), "\(status)")
+                #expect(status.succeeded && status.stdout.contains("roll out complete: 2 new pods have been updated"), "\(status)")
 
                 let setImage = try await kubectl.run("set", "image", "statefulset/web", "db=db:2")
-                #expect(setImage.status == 0, "\(setImage)")
+                #expect(setImage.succeeded, "\(setImage)")
                 let rolled = try await kubectl.run("rollout", "status", "statefulset/web", "--timeout=60s")
-                #expect(rolled.status == 0, "\(rolled)")
+                #expect(rolled.succeeded, "\(rolled)")
                 #expect(try await eventually(timeout: .seconds(30)) {
                     let s = try await Self.statefulSet(client).status
                     return s?.updatedReplicas == 2 && s?.currentRevision == s?.updateRevision
@@ -243,12 +243,12 @@ import Testing
 
                 let history = try await kubectl.run("rollout", "history", "statefulset/web")
                 let rows = history.stdout.split(separator: "\n").map { $0.split(separator: " ").first.map(String.init) ?? "" }
-                #expect(history.status == 0 && rows.contains("1") && rows.contains("2"), "\(history)")
+                #expect(history.succeeded && rows.contains("1") && rows.contains("2"), "\(history)")
                 let second = try await kubectl.run("rollout", "history", "statefulset/web", "--revision=1")
-                #expect(second.status == 0 && second.stdout.contains("db:1"), "\(second)")
+                #expect(second.succeeded && second.stdout.contains("db:1"), "\(second)")
 
                 let undo = try await kubectl.run("rollout", "undo", "statefulset/web")
-                #expect(undo.status == 0 && undo.stdout.contains("rolled back"), "\(undo)")
+                #expect(undo.succeeded && undo.stdout.contains("rolled back"), "\(undo)")
                 let back = try await eventually(timeout: .seconds(40)) {
                     let set = try await Self.statefulSet(client)
                     guard set.spec?.template.spec?.containers.first?.image == "db:1", set.status?.updatedReplicas == 2,
@@ -261,7 +261,7 @@ import Testing
                 let revisions = try await client.list(AppsV1.ControllerRevision.self, namespace: "default").items
                 #expect(revisions.map(\.revision).sorted() == [2, 3])
                 let after = try await kubectl.run("rollout", "history", "statefulset/web")
-                #expect(after.status == 0 && after.stdout.contains("3"), "\(after)")
+                #expect(after.succeeded && after.stdout.contains("3"), "\(after)")
             }
         }
     }
