@@ -10,12 +10,13 @@ import Synchronization
 /// - `fake oom`: exits 137 with reason OOMKilled
 /// - `fake ignore-term`: keeps running on SIGTERM (stop escalates to SIGKILL: exit 137)
 /// - anything else: runs until stopped (exit 143 on SIGTERM)
-/// The same forms work for `execSync`; `fake hang` there runs until the timeout.
+/// The same forms work for `execSync`; `fake hang` there runs until the timeout. `exec`
+/// streams them (see `FakeExecSession`, which adds `fake cat`).
 /// Tests drive the rest with `exit(_:code:reason:)`, `failNext(_:with:)` and `addImage`.
 public final class FakeContainerRuntime: ContainerRuntime, ImageService {
     public enum Operation: String, Sendable, Hashable {
         case runPodSandbox, stopPodSandbox, removePodSandbox
-        case createContainer, startContainer, stopContainer, removeContainer, execSync
+        case createContainer, startContainer, stopContainer, removeContainer, execSync, exec
         case pullImage, removeImage
     }
 
@@ -266,6 +267,16 @@ public final class FakeContainerRuntime: ContainerRuntime, ImageService {
         case "hang": return ExecResult(exitCode: 137, timedOut: true)
         default: return ExecResult(exitCode: 0)
         }
+    }
+
+    public func exec(_ id: String, _ request: ExecRequest) async throws -> any ExecSession {
+        try state.withLock { state throws(RuntimeError) in
+            try Self.record(.exec, id, &state)
+            guard let container = state.containers[id] else { throw RuntimeError(.notFound, "container \(id) not found") }
+            guard container.status.state == .running else { throw RuntimeError(.failedPrecondition, "container \(id) is not running") }
+        }
+        guard !request.command.isEmpty else { throw RuntimeError(.invalidArgument, "exec needs a command") }
+        return FakeExecSession(request)
     }
 
     // MARK: ImageService
