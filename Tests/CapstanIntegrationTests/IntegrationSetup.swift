@@ -263,7 +263,9 @@ struct Kubectl: Sendable {
         return out
     }
 
-    func run(_ arguments: [String], stdin: String? = nil) throws -> (Int32, String, String) {
+    /// Runs kubectl to its end, or (with `timeout`) stops it by its PID with SIGINT after that
+    /// long, as Ctrl-C would (for commands that do not end on their own, like attach).
+    func run(_ arguments: [String], stdin: String? = nil, timeout: Duration? = nil) throws -> (Int32, String, String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = ["--kubeconfig", kubeconfig, "--request-timeout=20s"] + arguments
@@ -273,7 +275,15 @@ struct Kubectl: Sendable {
         p.standardInput = input
         try p.run()
         if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try? input.fileHandleForWriting.close()
+        if timeout == nil { try? input.fileHandleForWriting.close() }
+        if let timeout {
+            let pid = p.processIdentifier
+            let deadline = DispatchTime.now() + .milliseconds(Int(timeout.components.seconds * 1000))
+            DispatchQueue.global().asyncAfter(deadline: deadline) {
+                if p.isRunning { kill(pid, SIGINT) }
+                try? input.fileHandleForWriting.close()
+            }
+        }
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()

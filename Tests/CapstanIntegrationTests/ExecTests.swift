@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+
+/// `kubectl exec`, `attach` and `cp` against `capstan up` with real runc: WebSocket (v5) from
+/// kubectl through the API server's upgrade proxy to the agent and `runc exec`.
+@Suite("kubectl exec and attach over WebSocket", .serialized)
+struct ExecTests {
+    static let pod = """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: shell}
+        spec:
+          terminationGracePeriodSeconds: 1
+          containers:
+          - name: main
+            image: capstan.test/busybox:latest
+            imagePullPolicy: Never
+            command: ["sh", "-c", "echo started; trap 'exit 0' TERM; while true; do echo tick; sleep 1; done"]
+        """
+
+    @Test func execStdinExitCodesAttachAndCopy() async throws {
+        guard let setup = try IntegrationSetup.make() else { return }
+        defer { setup.removeEverything() }
+        try setup.importTestImage()
+        let up = try setup.startUp()
+        do {
+            #expect(await up.waitForOutput("Ready", timeout: .seconds(30)), "node never Ready: \(up.output)")
+            let k = setup.kubectl
+            try k.ok("apply", "-f", "-", stdin: Self.pod)
+            #expect(await k.eventually("get", "pod", "shell", "-o", "jsonpath={.status.phase}", timeout: .seconds(60)) { $0 == "Running" })
+
+            let started = ContinuousClock.now
+            let hello = try k.run(["exec", "shell", "--", "echo", "hello"])
+            let elapsed = ContinuousClock.now - started
+            print("kubectl exec echo hello took \(elapsed)")
+            #expect(hello.0 == 0 && hello.1 == "hello\n", "exec echo: \(hello)")
+
+            let stderr = try k.run(["exec", "shell", "--", "sh", "-c", "echo to-stderr >&2"])
+            #expect(stderr.0 == 0 && stderr.1.isEmpty && stderr.2.contains("to-stderr"), "exec stderr: \(stderr)")
+
+            let exit3 = try k.run(["exec", "shell", "--", "sh", "-c", "exit 3"])
+            #expect(exit3.0 == 3, "exec exit 3: \(exit3)")
+
+            let piped = try k.run(["exec", "-i", "shell", "--", "cat"], stdin: "data\n")
+            #expect(piped.0 == 0 && piped.1 == "data\n", "exec -i cat: \(piped)")
+
+            let badContainer = try k.run(["exec", "shell", "-c", "nope", "--", "true"])
+            #expect(badContainer.0 != 0 && badContainer.2.contains("container nope is not valid for pod shell"), "bad container: \(badContainer)")
+
+            let missing = try k.run(["exec", "shell", "--", "/no/such/command"])
+            #expect(missing.0 != 0, "missing command: \(missing)")
+
+            // kubectl cp reads a tar stream from `tar cf - <path>` over exec stdout.
+            let copy = setup.root + "/passwd-copy"
+            try k.ok("cp", "shell:/etc/passwd", copy)
+            let inPod = try k.ok("exec", "shell", "--", "cat", "/etc/passwd")
+            #expect((try? String(contentsOfFile: copy, encoding: .utf8)) == inPod && !inPod.isEmpty, "kubectl cp")
+
+            // attach: output from now on, until kubectl is stopped (output only).
+            let attach = try k.run(["attach", "shell", "--pod-running-timeout=5s"], timeout: .seconds(3))
+            #expect(attach.1.contains("tick"), "attach output: \(attach)")
+
+            for version in ["1.30", "1.31", "1.32"] {
+                let binary = "/usr/lib/google-cloud-sdk/bin/kubectl.\(version)"
+                guard FileManager.default.isExecutableFile(atPath: binary) else { continue }
+                let older = Kubectl(binary: binary, kubeconfig: k.kubeconfig)
+                let result = try older.run(["exec", "shell", "--", "sh", "-c", "echo from \(version); exit 5"])
+                #expect(result.0 == 5 && result.1 == "from \(version)\n", "kubectl \(version): \(result)")
+            }
+        } catch {
+            await up.stop()
+            throw error
+        }
+        await up.stop()
+        #expect(up.exitCode == 0, "capstan up exit: \(up.output)")
+        #expect(setup.runningContainers().isEmpty, "containers left: \(setup.runningContainers())")
+    }
+}
