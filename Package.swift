@@ -268,7 +268,10 @@ let package = Package(
         .testTarget(name: "CapstanIntegrationTests", swiftSettings: strict),
         .testTarget(
             name: "CapstanNodeAgentTests",
-            dependencies: ["CapstanNodeAgent", "CapstanRuntimeOCI", "CapstanContainerRuntime", "CapstanTesting"],
+            dependencies: [
+                "CapstanNodeAgent", "CapstanRuntimeOCI", "CapstanContainerRuntime", "CapstanTesting", "CapstanHTTPUpgrade",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -60,7 +60,14 @@ struct ContainerStreams: Sendable {
                     await session.fail("cannot attach to container \(container): \(error)")
                     return
                 }
-                await session.runAttach(output) { try? await runtime.containerStatus(target.id).exitCode }
+                await session.runAttach(output) {
+                    // The output ends when the container exits (or has no log to follow): the
+                    // session ends with its exit code once it has one.
+                    while let status = try? await runtime.containerStatus(target.id), status.state == .running {
+                        try? await Task.sleep(for: .milliseconds(100))
+                    }
+                    return try? await runtime.containerStatus(target.id).exitCode
+                }
             }
         }
     }

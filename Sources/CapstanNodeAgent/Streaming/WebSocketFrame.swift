@@ -59,8 +59,9 @@ struct WebSocketFrame: Sendable, Hashable {
     }
 }
 
-/// Incremental parser of a client's frames: feed bytes, take whole messages. Fragmented
-/// messages are joined; control frames (ping, pong, close) come out as they arrive.
+/// Incremental parser of a client's frames (or, with `fromServer`, a server's unmasked ones):
+/// feed bytes, take whole messages. Fragmented messages are joined; control frames (ping,
+/// pong, close) come out as they arrive.
 struct WebSocketFrameParser: Sendable {
     struct ProtocolError: Error, Hashable, CustomStringConvertible {
         var description: String
@@ -71,8 +72,11 @@ struct WebSocketFrameParser: Sendable {
     private var buffer: [UInt8] = []
     private var offset = 0
     private var fragments: (opcode: WebSocketFrame.Opcode, payload: [UInt8])?
+    private let fromServer: Bool
 
-    init() {}
+    init(fromServer: Bool = false) {
+        self.fromServer = fromServer
+    }
 
     mutating func append(_ bytes: some Sequence<UInt8>) {
         if offset > 0, offset >= buffer.count / 2 {
@@ -109,7 +113,10 @@ struct WebSocketFrameParser: Sendable {
         guard available >= 2 else { return nil }
         let first = buffer[offset], second = buffer[offset + 1]
         guard first & 0x70 == 0 else { throw ProtocolError(description: "reserved bits set") }
-        guard second & 0x80 != 0 else { throw ProtocolError(description: "client frames must be masked") }
+        let masked = second & 0x80 != 0
+        guard masked != fromServer else {
+            throw ProtocolError(description: fromServer ? "server frames must not be masked" : "client frames must be masked")
+        }
         var header = 2
         var length = UInt64(second & 0x7F)
         if length == 126 {
@@ -124,11 +131,14 @@ struct WebSocketFrameParser: Sendable {
         guard length <= UInt64(maxMessageSize) else { throw ProtocolError(description: "frame too large") }
         let opcode = WebSocketFrame.Opcode(rawValue: first & 0x0F)
         if opcode.isControl, length > 125 || first & 0x80 == 0 { throw ProtocolError(description: "bad control frame") }
-        guard available >= header + 4 + Int(length) else { return nil }
-        let mask = Array(buffer[(offset + header) ..< (offset + header + 4)])
-        let start = offset + header + 4
+        let maskLength = masked ? 4 : 0
+        guard available >= header + maskLength + Int(length) else { return nil }
+        let start = offset + header + maskLength
         var payload = Array(buffer[start ..< start + Int(length)])
-        for index in payload.indices { payload[index] ^= mask[index & 3] }
+        if masked {
+            let mask = Array(buffer[(offset + header) ..< start])
+            for index in payload.indices { payload[index] ^= mask[index & 3] }
+        }
         offset = start + Int(length)
         return WebSocketFrame(fin: first & 0x80 != 0, opcode: opcode, payload: payload)
     }
