@@ -34,18 +34,18 @@ final class OCIExecSession: ExecSession {
         } else {
             errContinuation.finish()
         }
-        Task { [control, terminal] in
+        Task { [control] in
             let status = await Subprocess.wait(pid)
             let code = Subprocess.exitCode(fromWaitStatus: status)
-            // Children the command left behind may hold the output open: stop reading soon.
-            try? await Task.sleep(for: .milliseconds(terminal == nil ? 500 : 200))
-            control.abandon()
             let waiters = self.exit.withLock { state -> [CheckedContinuation<Int32, Never>] in
                 state.code = code
                 defer { state.waiters.removeAll() }
                 return state.waiters
             }
             waiters.forEach { $0.resume(returning: code) }
+            // Children the command left behind may hold the output open: stop reading soon.
+            try? await Task.sleep(for: .milliseconds(terminal == nil ? 500 : 200))
+            control.abandon()
         }
     }
 

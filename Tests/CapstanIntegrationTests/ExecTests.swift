@@ -60,6 +60,36 @@ struct ExecTests {
             let attach = try k.run(["attach", "shell", "--pod-running-timeout=5s"], timeout: .seconds(3))
             #expect(attach.1.contains("tick"), "attach output: \(attach)")
 
+            // A session whose client goes away takes its process with it.
+            _ = try k.run(["exec", "shell", "--", "sleep", "1234"], timeout: .seconds(2))
+            #expect(await k.eventually("exec", "shell", "--", "ps", "-o", "args") { !$0.contains("sleep 1234") }, "exec'd process outlived kubectl")
+
+            // Numbers: latency of a trivial exec, and bulk stdout/stdin through the whole path.
+            var latencies: [Duration] = []
+            for _ in 0 ..< 5 {
+                let start = ContinuousClock.now
+                _ = try k.ok("exec", "shell", "--", "true")
+                latencies.append(ContinuousClock.now - start)
+            }
+            print("kubectl exec true, 5 runs: \(latencies.sorted())")
+            var baseline: [Duration] = []
+            for _ in 0 ..< 5 {
+                let start = ContinuousClock.now
+                _ = try k.ok("get", "pod", "shell")
+                baseline.append(ContinuousClock.now - start)
+            }
+            print("kubectl get pod (baseline), 5 runs: \(baseline.sorted())")
+            let outStart = ContinuousClock.now
+            let bulk = try k.run(["exec", "shell", "--", "head", "-c", "20000000", "/dev/zero"])
+            let outTime = ContinuousClock.now - outStart
+            #expect(bulk.0 == 0 && bulk.1.utf8.count == 20_000_000, "bulk stdout: \(bulk.0) \(bulk.1.utf8.count) bytes")
+            print("kubectl exec stdout 20 MB: \(outTime)")
+            let inStart = ContinuousClock.now
+            let counted = try k.run(["exec", "-i", "shell", "--", "wc", "-c"], stdin: String(repeating: "x", count: 5_000_000))
+            let inTime = ContinuousClock.now - inStart
+            #expect(counted.1.trimmingCharacters(in: .whitespacesAndNewlines) == "5000000", "bulk stdin: \(counted)")
+            print("kubectl exec -i stdin 5 MB: \(inTime)")
+
             for version in ["1.30", "1.31", "1.32"] {
                 let binary = "/usr/lib/google-cloud-sdk/bin/kubectl.\(version)"
                 guard FileManager.default.isExecutableFile(atPath: binary) else { continue }
