@@ -50,6 +50,13 @@ struct ExecTests {
             let missing = try k.run(["exec", "shell", "--", "/no/such/command"])
             #expect(missing.0 != 0, "missing command: \(missing)")
 
+            // -it on a terminal (script(1) gives kubectl one): the command runs on a pty.
+            if let script = which("script") {
+                let command = "\(k.binary) --kubeconfig \(k.kubeconfig) exec -it shell -- sh -c 'tty; exit 4'"
+                let (status, out) = try setup.captureStatus(script, ["-qec", command, "/dev/null"])
+                #expect(status == 4 && out.contains("/dev/pts/"), "exec -it: \(status) \(out)")
+            }
+
             // kubectl cp reads a tar stream from `tar cf - <path>` over exec stdout.
             let copy = setup.root + "/passwd-copy"
             try k.ok("cp", "shell:/etc/passwd", copy)

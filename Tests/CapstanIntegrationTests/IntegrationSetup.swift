@@ -147,6 +147,21 @@ final class IntegrationSetup: @unchecked Sendable {
         }
     }
 
+    /// Runs a command to its end; its exit status and its output (stdout and stderr).
+    func captureStatus(_ executable: String, _ arguments: [String]) throws -> (Int32, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
     func capture(_ executable: String, _ arguments: [String]) throws -> String {
         guard let path = which(executable) ?? (executable.contains("/") ? executable : nil) else { throw IntegrationError("no \(executable)") }
         let p = Process()
