@@ -45,6 +45,10 @@ public protocol ContainerRuntime: Sendable {
     /// `invalidArgument` for an empty command; a command that cannot be started ends with
     /// exit code 126/127 and the runtime's message on stderr.
     func exec(_ id: String, _ request: ExecRequest) async throws -> any ExecSession
+    /// The stdin of a running container created with `ContainerConfig.stdin` (`kubectl attach
+    /// -i`); its output is in its log. Throws `notFound`, or `failedPrecondition` when the
+    /// container is not running or has no stdin.
+    func attachStdin(_ id: String) async throws -> any ContainerInput
 }
 
 /// Image management the agent drives (pull before create; GC).

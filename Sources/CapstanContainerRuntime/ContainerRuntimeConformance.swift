@@ -78,7 +78,7 @@ public enum ContainerRuntimeConformance {
     public enum Case: String, Sendable, CaseIterable, CustomStringConvertible {
         case sandboxLifecycle, unknownIDs, containerLifecycle, exitCodes, logs, stopEscalates
         case stopSandboxStopsContainers, execSync, listFilters, missingImage, removeRunningContainer
-        case execStreams, execTerminal
+        case execStreams, execTerminal, attachStdin
 
         public var description: String { rawValue }
     }
@@ -98,6 +98,7 @@ public enum ContainerRuntimeConformance {
         case .removeRunningContainer: try await removeRunningContainer(fixture)
         case .execStreams: try await execStreams(fixture)
         case .execTerminal: try await execTerminal(fixture)
+        case .attachStdin: try await attachStdin(fixture)
         }
     }
 
@@ -303,6 +304,30 @@ public enum ContainerRuntimeConformance {
             let result = try await collect(session)
             try check(result.stdout == "on a terminal\r\n" && result.stderr.isEmpty && result.code == 0, "exec tty: \(result)")
             try await rt.stopContainer(id, timeout: .seconds(5))
+        }
+    }
+
+    static func attachStdin(_ f: Fixture) async throws {
+        try await withSandbox(f, "attach") { rt, sandbox in
+            let path = f.logDirectory + "/attach-\(UInt32.random(in: 0 ... .max))/app/0.log"
+            let id = try await rt.createContainer(in: sandbox, ContainerConfig(name: "app", image: f.image, command: f.commands.cat, logPath: path,
+                                                                               stdin: true, stdinOnce: true))
+            try await expectCode(.failedPrecondition) { _ = try await rt.attachStdin(id) }
+            try await rt.startContainer(id)
+            let input = try await rt.attachStdin(id)
+            try await input.write(Array("attached line\n".utf8))
+            let records = try await waitForLog(path, count: 1, f.patience)
+            try check(records.first?.content == "attached line", "log after attach: \(records)")
+            // stdinOnce: closing the session's stdin ends cat.
+            await input.close()
+            let status = try await waitExited(rt, id, f.patience)
+            try check(status.exitCode == 0, "cat after stdin closed: \(status)")
+
+            let noStdin = try await rt.createContainer(in: sandbox, ContainerConfig(name: "plain", image: f.image, command: f.commands.run))
+            try await rt.startContainer(noStdin)
+            try await expectCode(.failedPrecondition) { _ = try await rt.attachStdin(noStdin) }
+            try await expectCode(.notFound) { _ = try await rt.attachStdin("no-such-container") }
+            try await rt.stopContainer(noStdin, timeout: .seconds(5))
         }
     }
 

@@ -45,3 +45,13 @@ public protocol ExecSession: Sendable {
     /// Kills the process (the client went away). Idempotent.
     func terminate() async
 }
+
+/// The stdin of a container's main process, as one attach session uses it.
+public protocol ContainerInput: Sendable {
+    /// Writes to the process's stdin; throws once it is closed.
+    func write(_ bytes: [UInt8]) async throws
+    /// The attach session is done with stdin (its client closed it, or went away). With
+    /// `ContainerConfig.stdinOnce` the process's stdin is closed (it sees end of file);
+    /// otherwise it stays open for the next attach.
+    func close() async
+}

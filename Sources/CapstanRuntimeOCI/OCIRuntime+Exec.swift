@@ -75,6 +75,16 @@ extension OCIRuntime {
         return OCIExecSession(pid: pid, input: input, output: terminal, errors: nil, terminal: terminal)
     }
 
+    public func attachStdin(_ id: String) async throws -> any ContainerInput {
+        let (writer, stdinOnce) = try state.withLock { state throws(RuntimeError) -> (FDWriter, Bool) in
+            guard let container = state.containers[id] else { throw RuntimeError(.notFound, "container \(id) not found") }
+            guard container.status.state == .running else { throw RuntimeError(.failedPrecondition, "container \(id) is not running") }
+            guard let writer = container.stdin else { throw RuntimeError(.failedPrecondition, "container \(id) was not created with stdin") }
+            return (writer, container.config.stdinOnce)
+        }
+        return OCIContainerInput(writer: writer, stdinOnce: stdinOnce)
+    }
+
     static func readPID(_ path: String) -> pid_t? {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8),
               let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0 else { return nil }
@@ -105,4 +115,18 @@ final class FailedExecSession: ExecSession {
     func resize(_ size: TerminalSize) async {}
     func wait() async -> Int32 { code }
     func terminate() async {}
+}
+
+/// One attach session's use of a container's stdin pipe.
+struct OCIContainerInput: ContainerInput {
+    let writer: FDWriter
+    let stdinOnce: Bool
+
+    func write(_ bytes: [UInt8]) async throws {
+        try await writer.write(bytes)
+    }
+
+    func close() async {
+        if stdinOnce { writer.close() }
+    }
 }

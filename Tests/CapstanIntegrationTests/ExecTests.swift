@@ -18,6 +18,21 @@ struct ExecTests {
             command: ["sh", "-c", "echo started; trap 'exit 0' TERM; while true; do echo tick; sleep 1; done"]
         """
 
+    static let catPod = """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: catter}
+        spec:
+          restartPolicy: Never
+          containers:
+          - name: main
+            image: capstan.test/busybox:latest
+            imagePullPolicy: Never
+            command: ["cat"]
+            stdin: true
+            stdinOnce: true
+        """
+
     @Test func execStdinExitCodesAttachAndCopy() async throws {
         guard let setup = try IntegrationSetup.make() else { return }
         defer { setup.removeEverything() }
@@ -66,6 +81,14 @@ struct ExecTests {
             // attach: output from now on, until kubectl is stopped (output only).
             let attach = try k.run(["attach", "shell", "--pod-running-timeout=5s"], timeout: .seconds(3))
             #expect(attach.1.contains("tick"), "attach output: \(attach)")
+
+            // attach -i to a container with stdin (stdinOnce): what is typed reaches cat, whose
+            // output comes back; the end of input ends cat and so the session.
+            try k.ok("apply", "-f", "-", stdin: Self.catPod)
+            #expect(await k.eventually("get", "pod", "catter", "-o", "jsonpath={.status.phase}", timeout: .seconds(60)) { $0 == "Running" })
+            let attachedInput = try k.run(["attach", "-i", "catter"], stdin: "hello attach\n")
+            #expect(attachedInput.0 == 0 && attachedInput.1.contains("hello attach"), "attach -i: \(attachedInput)")
+            #expect(await k.eventually("get", "pod", "catter", "-o", "jsonpath={.status.phase}") { $0 == "Succeeded" })
 
             // A session whose client goes away takes its process with it.
             _ = try k.run(["exec", "shell", "--", "sleep", "1234"], timeout: .seconds(2))

@@ -157,6 +157,28 @@ struct WebSocketTestClient {
         }
     }
 
+    @Test func attachWritesStdinOfAContainerThatHasOne() async throws {
+        try await withClient { client, server in
+            let endpoint = try AgentServerConfiguration.selfSigned(nodeName: "node-1", ipAddresses: ["127.0.0.1"], bindAddress: "127.0.0.1",
+                                                                   port: 0, clientCAPEM: server.pki.caCertificatePEM)
+            try await withFakeAgent(client, server: endpoint) { runtime, agent in
+                var pod = boundPod("catter", command: ["fake", "cat"])
+                pod.spec?.restartPolicy = "Never"
+                pod.spec?.containers[0].stdin = true
+                pod.spec?.containers[0].stdinOnce = true
+                _ = try await client.create(pod)
+                #expect(await eventually { (try? await client.get(CoreV1.Pod.self, name: "catter", namespace: "default"))?.status?.phase == "Running" })
+                let ws = try WebSocketTestClient(port: try #require(agent.serverPort), pki: server.pki)
+                let result = try await ws.exchange("/attach/default/catter/app?stdin=true&stdout=true",
+                                                   send: [WebSocketFrame(opcode: .binary, payload: [0] + Array("typed\n".utf8)),
+                                                          WebSocketFrame(opcode: .binary, payload: [255, 0])])
+                #expect(result.channel(1) == "typed\n", "\(result.frames)")
+                #expect(result.channel(3) == #"{"metadata":{},"status":"Success"}"#)
+                #expect(runtime.calls.contains { $0.operation == .attachStdin })
+            }
+        }
+    }
+
     @Test func attachStreamsOutputUntilTheContainerExits() async throws {
         try await withShellPod { runtime, agent, server in
             let ws = try WebSocketTestClient(port: try #require(agent.serverPort), pki: server.pki)

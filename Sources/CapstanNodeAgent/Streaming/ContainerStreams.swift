@@ -60,7 +60,9 @@ struct ContainerStreams: Sendable {
                     await session.fail("cannot attach to container \(container): \(error)")
                     return
                 }
-                await session.runAttach(output) {
+                // A container without stdin is attached to for its output only (as kubelet does).
+                let input = options.stdin ? try? await runtime.attachStdin(target.id) : nil
+                await session.runAttach(output, input: input) {
                     // The output ends when the container exits (or has no log to follow): the
                     // session ends with its exit code once it has one.
                     while let status = try? await runtime.containerStatus(target.id), status.state == .running {

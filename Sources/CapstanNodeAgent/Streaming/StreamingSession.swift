@@ -51,11 +51,19 @@ struct StreamingSession: Sendable {
 
     /// Runs an attach session: `output` (the container's output from now on) is sent on
     /// stdout until it ends (the container exited: `exitCode()` gives the status) or the
-    /// client goes away. Stdin is not connected.
-    func runAttach(_ output: AsyncThrowingStream<String, any Error>, exitCode: @escaping @Sendable () async -> Int32?) async {
+    /// client goes away. The client's stdin goes to `input` (the container's stdin, when it
+    /// has one and the client asked for it), which is closed when the session ends.
+    func runAttach(_ output: AsyncThrowingStream<String, any Error>, input: (any ContainerInput)?,
+                   exitCode: @escaping @Sendable () async -> Int32?) async {
         await withTaskGroup(of: Bool.self) { group in
             group.addTask {
-                await readClient { _ in }
+                await readClient { message in
+                    switch message {
+                    case .stdin(let data): if !data.isEmpty { try? await input?.write(data) }
+                    case .closeStdin: await input?.close()
+                    case .resize, .ignored: break
+                    }
+                }
                 return false
             }
             group.addTask {
@@ -70,6 +78,7 @@ struct StreamingSession: Sendable {
             _ = await group.next()
             group.cancelAll()
         }
+        await input?.close()
     }
 
     /// Sends a failure status (the command could not be started) and closes.
