@@ -281,7 +281,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CapstanAPIServerTests",
-            dependencies: ["CapstanAPIServer", "CapstanRegistry", "CapstanStorage", "CapstanStorageEtcd", "CapstanPKI"],
+            dependencies: ["CapstanAPIServer", "CapstanRegistry", "CapstanStorage", "CapstanStorageEtcd", "CapstanPKI", "CapstanHTTPUpgrade"],
             swiftSettings: strict
         ),
     ],
