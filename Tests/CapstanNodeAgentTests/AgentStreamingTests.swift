@@ -157,6 +157,21 @@ struct WebSocketTestClient {
         }
     }
 
+    @Test func apiServerAnswersAnUnreachableAgentWithServiceUnavailable() async throws {
+        try await withClient { client, server in
+            // A node whose agent address answers nothing: a port bound here and closed again.
+            let closedPort = LoopbackPort.unused()
+            var node = try await client.create(CoreV1.Node(metadata: MetaV1.ObjectMeta(name: "ghost")))
+            node.status = CoreV1.NodeStatus(addresses: [CoreV1.NodeAddress(address: "127.0.0.1", type: "InternalIP")],
+                                            daemonEndpoints: CoreV1.NodeDaemonEndpoints(kubeletEndpoint: CoreV1.DaemonEndpoint(Port: Int32(closedPort))))
+            _ = try await client.updateStatus(node)
+            _ = try await client.create(boundPod("lost", command: ["sleep", "1"], node: "ghost"))
+            let api = try WebSocketTestClient(port: server.port, pki: server.pki)
+            let result = try await api.exchange("/api/v1/namespaces/default/pods/lost/exec?command=ls&stdout=true")
+            #expect(result.statusLine.contains(" 503 ") && result.body.contains("error dialing backend"), "\(result)")
+        }
+    }
+
     @Test func attachWritesStdinOfAContainerThatHasOne() async throws {
         try await withClient { client, server in
             let endpoint = try AgentServerConfiguration.selfSigned(nodeName: "node-1", ipAddresses: ["127.0.0.1"], bindAddress: "127.0.0.1",
@@ -188,5 +203,24 @@ struct WebSocketTestClient {
             #expect(result.statusLine == "HTTP/1.1 101 Switching Protocols")
             #expect(result.channel(3).contains(#""message":"7""#), "\(result.frames)")
         }
+    }
+}
+
+/// A loopback port nothing listens on (bound by the OS, then closed).
+enum LoopbackPort {
+    static func unused() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
