@@ -82,6 +82,12 @@ struct ExecTests {
             let attach = try k.run(["attach", "shell", "--pod-running-timeout=5s"], timeout: .seconds(3))
             #expect(attach.1.contains("tick"), "attach output: \(attach)")
 
+            // ... and writes one with `tar xmf -` fed on exec stdin.
+            let upload = setup.root + "/upload.txt"
+            try "uploaded through exec stdin\n".write(toFile: upload, atomically: true, encoding: .utf8)
+            try k.ok("cp", upload, "shell:/tmp/upload.txt")
+            #expect(try k.ok("exec", "shell", "--", "cat", "/tmp/upload.txt") == "uploaded through exec stdin\n")
+
             // attach -i to a container with stdin (stdinOnce): what is typed reaches cat, whose
             // output comes back; the end of input ends cat and so the session.
             try k.ok("apply", "-f", "-", stdin: Self.catPod)
@@ -127,11 +133,26 @@ struct ExecTests {
                 let result = try older.run(["exec", "shell", "--", "sh", "-c", "echo from \(version); exit 5"])
                 #expect(result.0 == 5 && result.1 == "from \(version)\n", "kubectl \(version): \(result)")
             }
+            // kubectl 1.29 and older only speak SPDY/3.1, not served yet: a clear error.
+            let spdyOnly = "/usr/lib/google-cloud-sdk/bin/kubectl.1.29"
+            if FileManager.default.isExecutableFile(atPath: spdyOnly) {
+                let result = try Kubectl(binary: spdyOnly, kubeconfig: k.kubeconfig).run(["exec", "shell", "--", "true"])
+                #expect(result.0 != 0 && result.2.contains("unsupported upgrade"), "kubectl 1.29: \(result)")
+            }
         } catch {
             await up.stop()
             throw error
         }
+        // Ctrl-C with an exec session open: the server ends it and exits cleanly.
+        let open = try ChildProcess.start(setup.kubectl.binary, ["--kubeconfig", setup.kubectl.kubeconfig, "exec", "shell", "--", "sleep", "300"],
+                                          outputPath: setup.root + "/open-exec.log")
+        #expect(await setup.kubectl.eventually("exec", "shell", "--", "ps", "-o", "args") { $0.contains("sleep 300") })
+        let stopping = ContinuousClock.now
         await up.stop()
+        print("capstan up stopped with an exec session open in \(ContinuousClock.now - stopping)")
+        await open.waitForExit(timeout: .seconds(10))
+        #expect(open.exitCode != nil, "kubectl exec still running after the server stopped")
+        await open.stop()
         #expect(up.exitCode == 0, "capstan up exit: \(up.output)")
         #expect(setup.runningContainers().isEmpty, "containers left: \(setup.runningContainers())")
     }
