@@ -20,7 +20,9 @@ public enum HTTPServerUpgrade {
     }
 
     /// Switches the connection to raw bytes and runs `handler` with it; the connection is
-    /// closed when the handler returns. `removeExtra` removes handlers the server added on
+    /// closed when the handler returns. Call it once the upgrade request's `.end` was read;
+    /// bytes a client sends before it has the server's answer are dropped (upgrading clients
+    /// wait for the `101`). `removeExtra` removes handlers the server added on
     /// top of the standard HTTP ones (e.g. a response compressor); it runs on the event loop.
     public static func run(
         channel: any Channel, inbound: inout Inbound, outbound: Outbound,
