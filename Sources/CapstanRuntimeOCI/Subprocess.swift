@@ -157,6 +157,32 @@ enum PipeReader {
         }
     }
 
+    /// Yields what `fd` delivers until EOF (or an error such as EIO from a terminal whose
+    /// other side closed), then finishes the stream and, if `closes`, closes `fd`. Gives up
+    /// once `control` is abandoned and nothing is left to read.
+    static func stream(_ fd: Int32, into continuation: AsyncStream<[UInt8]>.Continuation, control: ReadControl, closes: Bool) {
+        let thread = Thread {
+            var buffer = [UInt8](repeating: 0, count: 32 << 10)
+            while true {
+                var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&descriptor, 1, 100)
+                if ready == 0 {
+                    if control.isAbandoned { break }
+                    continue
+                }
+                if ready < 0 && errno == EINTR { continue }
+                let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 { break }
+                continuation.yield(Array(buffer[0 ..< count]))
+            }
+            if closes { close(fd) }
+            continuation.finish()
+        }
+        thread.stackSize = 128 << 10
+        thread.start()
+    }
+
     /// Copies `fd` into the CRI log file (or discards it) until EOF; calls `done` afterwards.
     static func log(_ fd: Int32, stream: CRILogStream, file: ContainerLogFile?, done: @escaping @Sendable () -> Void) {
         let thread = Thread {
