@@ -35,32 +35,7 @@ func withWorkloadControllers<R>(_ controllers: [any Controller], clock: Controll
 /// Runs `controllers` with two simulated nodes and the scheduler (pods are bound, run and
 /// become ready) while `body` runs, then stops them all.
 func withSimulatedCluster(_ controllers: [any Controller], _ body: (APIClient, RunningServer) async throws -> Void) async throws {
-    try await withWorkloadControllers(controllers) { client, server in
-        let nodeClient = try server.makeClient()
-        let simulator = NodeSimulator(client: nodeClient, configuration: NodeSimulator.Configuration(nodeCount: 2, namePrefix: "sim-"),
-                                      logger: quietLogger)
-        var schedulerConfiguration = Scheduler.Configuration()
-        schedulerConfiguration.tickInterval = .milliseconds(20)
-        let scheduler = try Scheduler(client: nodeClient, configuration: schedulerConfiguration, logger: quietLogger)
-        let simulation = Task { try await simulator.run() }
-        let scheduling = Task { try await scheduler.run() }
-        func stop() async {
-            simulation.cancel()
-            scheduling.cancel()
-            _ = try? await simulation.value
-            _ = try? await scheduling.value
-            await nodeClient.shutdown()
-        }
-        do {
-            await simulator.waitUntilRegistered()
-            await scheduler.waitUntilSynced()
-            try await body(client, server)
-        } catch {
-            await stop()
-            throw error
-        }
-        await stop()
-    }
+    try await withSimulatedCluster(nodes: 2, controllers: controllers) { cluster in try await body(cluster.client, cluster.server) }
 }
 
 /// Pod writes the node agent would make in a real cluster.
