@@ -68,6 +68,7 @@ let package = Package(
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
@@ -114,12 +115,16 @@ let package = Package(
         ),
 
         // MARK: Adapters
+        // HTTP upgrades as raw byte connections: taking a server connection out of HTTP, dialing
+        // an upgrading backend, splicing two connections (exec/attach/port-forward streams).
+        .target(name: "CapstanHTTPUpgrade", dependencies: nio, swiftSettings: strict),
         // The Kubernetes REST API over HTTPS.
         .target(
             name: "CapstanAPIServer",
             dependencies: [
                 "CapstanAPI", "CapstanAPIMachinery", "CapstanDiscovery", "CapstanTables", "CapstanRegistry",
                 "CapstanStorage", "CapstanStorageSQLite", "CapstanStorageEtcd", "CapstanPKI", "CapstanProtobuf", "CapstanClient",
+                "CapstanHTTPUpgrade",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -181,7 +186,9 @@ let package = Package(
             name: "CapstanNodeAgent",
             dependencies: [
                 "CapstanContainerRuntime", "CapstanControllerRuntime", "CapstanClient", "CapstanAPI", "CapstanAPIMachinery",
-                "CapstanPKI", .product(name: "Logging", package: "swift-log"),
+                "CapstanPKI", "CapstanHTTPUpgrade", .product(name: "Logging", package: "swift-log"),
+                // SHA-1 for the WebSocket handshake.
+                .product(name: "Crypto", package: "swift-crypto"),
             ] + nio,
             // Swift 6.3.1's optimizer crashes (signal 11, LLVM coroutine splitting) on this module's
             // async actor methods; it is built unoptimized in release until the toolchain is fixed.
@@ -241,7 +248,10 @@ let package = Package(
         ),
         .testTarget(
             name: "CapstanStorageEtcdTests",
-            dependencies: ["CapstanStorage", "CapstanStorageEtcd", "CapstanStorageConformance"],
+            dependencies: [
+                "CapstanStorage", "CapstanStorageEtcd", "CapstanStorageConformance",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(name: "CapstanProtobufTests", dependencies: ["CapstanProtobuf", "CapstanAPI"], swiftSettings: strict),
@@ -267,7 +277,10 @@ let package = Package(
         .testTarget(name: "CapstanIntegrationTests", swiftSettings: strict),
         .testTarget(
             name: "CapstanNodeAgentTests",
-            dependencies: ["CapstanNodeAgent", "CapstanRuntimeOCI", "CapstanContainerRuntime", "CapstanTesting"],
+            dependencies: [
+                "CapstanNodeAgent", "CapstanRuntimeOCI", "CapstanContainerRuntime", "CapstanTesting", "CapstanHTTPUpgrade",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
@@ -277,7 +290,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CapstanAPIServerTests",
-            dependencies: ["CapstanAPIServer", "CapstanRegistry", "CapstanStorage", "CapstanStorageEtcd", "CapstanPKI"],
+            dependencies: ["CapstanAPIServer", "CapstanRegistry", "CapstanStorage", "CapstanStorageEtcd", "CapstanPKI", "CapstanHTTPUpgrade"],
             swiftSettings: strict
         ),
     ],

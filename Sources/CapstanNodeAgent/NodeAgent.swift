@@ -48,7 +48,8 @@ public final class NodeAgent: Sendable {
 
         var server: AgentServer?
         if let serverConfiguration = configuration.server {
-            let started = try await AgentServer.start(configuration: serverConfiguration, logs: ContainerLogSource(agent: self), logger: logger)
+            let started = try await AgentServer.start(configuration: serverConfiguration, logs: ContainerLogSource(agent: self),
+                                                    streams: ContainerStreams(agent: self), logger: logger)
             boundPort.withLock { $0 = started.port }
             server = started
         }

@@ -90,7 +90,11 @@ extension HTTPServer {
                 var iterator = inbound.makeAsyncIterator()
                 while let part = try await iterator.next() {
                     guard case .head(let head) = part else { continue }
-                    let (response, _) = try await respond(to: head, reading: &iterator) { certificate }
+                    var (response, _) = try await respond(to: head, reading: &iterator) { certificate }
+                    if case .upgrade = response.body {
+                        // h2 has no Upgrade; clients dial HTTP/1.1 for exec, attach and port-forward.
+                        response = .error(.badRequest("upgrade requests need HTTP/1.1, not HTTP/2"))
+                    }
                     try await write(response, version: head.version, keepAlive: true, head: head, to: outbound)
                     // Closing the stream channel now would reset the stream while response
                     // data still waits for the client's flow-control window; the channel

@@ -1,4 +1,5 @@
 import CapstanAPIMachinery
+import CapstanHTTPUpgrade
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -35,6 +36,8 @@ public final class HTTPServer: Sendable {
         var connections: [ObjectIdentifier: (channel: any Channel, idle: Bool)] = [:]
         /// Open h2 connections.
         var multiplexed: [ObjectIdentifier: any Channel] = [:]
+        /// Connections taken over by an upgrade (exec, attach); closed at shutdown.
+        var upgraded: [ObjectIdentifier: any Channel] = [:]
     }
 
     /// Streaming responses, ended at shutdown.
@@ -143,7 +146,8 @@ public final class HTTPServer: Sendable {
     public func shutdown() async {
         let (channel, idle, multiplexed) = state.withLock { s in
             s.shuttingDown = true
-            return (s.channel, s.connections.values.filter(\.idle).map(\.channel), Array(s.multiplexed.values))
+            return (s.channel, s.connections.values.filter(\.idle).map(\.channel) + Array(s.upgraded.values),
+                    Array(s.multiplexed.values))
         }
         streams.closeAll()
         try? await channel?.close()
@@ -173,7 +177,12 @@ public final class HTTPServer: Sendable {
 
     private func serve(_ connection: Connection) async {
         let channel = connection.channel
-        defer { _ = state.withLock { $0.connections.removeValue(forKey: ObjectIdentifier(channel)) } }
+        defer {
+            state.withLock { s in
+                s.connections.removeValue(forKey: ObjectIdentifier(channel))
+                s.upgraded.removeValue(forKey: ObjectIdentifier(channel))
+            }
+        }
         guard setIdle(channel, true) else {
             try? await channel.close()
             return
@@ -186,10 +195,21 @@ public final class HTTPServer: Sendable {
                     guard case .head(let head) = part else { continue }
                     _ = setIdle(channel, false)
                     defer { if !setIdle(channel, true) { channel.close(promise: nil) } }
-                    let keepAlive = head.isKeepAlive && !isShuttingDown
+                    // The decoder stops parsing after a request that asks for an upgrade, so a
+                    // connection whose upgrade is refused is not reused.
+                    let keepAlive = head.isKeepAlive && !isShuttingDown && !head.headers.contains(name: "upgrade")
                     let (response, tooLarge) = try await respond(to: head, reading: &iterator) {
                         if certificate == nil { certificate = .some(await peerCertificate(channel)) }
                         return certificate ?? nil
+                    }
+                    if case .upgrade(let upgrade) = response.body {
+                        state.withLock { $0.upgraded[ObjectIdentifier(channel)] = channel }
+                        try await HTTPServerUpgrade.run(channel: channel, inbound: &iterator, outbound: outbound, removeExtra: { operations in
+                            if let compressor = try? operations.handler(type: HTTPResponseCompressor.self) {
+                                operations.removeHandler(compressor, promise: nil)
+                            }
+                        }, handler: upgrade)
+                        break
                     }
                     try await write(response, version: head.version, keepAlive: keepAlive, head: head, to: outbound)
                     if !keepAlive || tooLarge { break }
@@ -248,6 +268,9 @@ public final class HTTPServer: Sendable {
             } else {
                 try await outbound.write(contentsOf: [head, .end(nil)])
             }
+        case .upgrade:
+            // Handled by `serve` before any response is written.
+            break
         case .stream(let produce):
             headers.remove(name: "content-length")
             try await outbound.write(.head(HTTPResponseHead(version: version, status: response.status, headers: headers)))
