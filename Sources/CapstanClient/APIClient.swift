@@ -102,7 +102,9 @@ public final class APIClient: Sendable {
         let factory = try ConnectionFactory(configuration: configuration, address: address, group: eventLoopGroup)
         self.factory = factory
         self.pool = ConnectionPool(factory: factory, maxConnections: configuration.maxConnections,
-                                   maxIdle: configuration.maxIdleConnections, logger: logger)
+                                   maxIdle: configuration.maxIdleConnections,
+                                   streamsPerConnection: configuration.http2StreamsPerConnection,
+                                   idleTimeout: configuration.idleConnectionTimeout.timeAmount, logger: logger)
         self.requestTimeout = configuration.requestTimeout.map(\.timeAmount)
         var headers = HTTPHeaders()
         headers.add(name: "host", value: address.hostHeader)

@@ -90,14 +90,14 @@ struct ConnectionPoolStateMachineTests {
         _ = m.connected(5)
         _ = m.lease(2)
         let (close, closeMultiplexed, fail) = m.shutdown()
-        #expect(close.isEmpty && closeMultiplexed == nil && fail == [2])
+        #expect(close.isEmpty && closeMultiplexed.isEmpty && fail == [2])
         #expect(m.release(5, reusable: true) == .close(5))
         #expect(m.lease(3) == .failShutdown)
         #expect(m.connected(6) == .close(6))
     }
 
     @Test func http2ConnectionServesEveryWaiterAndLaterLease() {
-        var m = Machine(maxConnections: 4)
+        var m = Machine(maxConnections: 4, streamsPerConnection: 200)
         // The protocol is not known yet: a burst opens connections as for HTTP/1.1.
         #expect(m.lease(1) == .queueAndConnect)
         #expect(m.lease(2) == .queueAndConnect)
@@ -109,7 +109,7 @@ struct ConnectionPoolStateMachineTests {
         #expect(m.connectedMultiplexed("b") == .close("b", serve: [], on: "a"))
         #expect(m.connectFailed() == .none)
         #expect(m.total == 1 && m.connecting == 0)
-        // Later requests share it without queueing, however many.
+        // Later requests share it without queueing (below the threshold for another connection).
         for waiter in 4...100 { #expect(m.lease(waiter) == .useMultiplexed("a")) }
         #expect(m.total == 1 && m.waiting == 0)
     }
@@ -170,12 +170,82 @@ struct ConnectionPoolStateMachineTests {
         #expect(m.lease(4) == .queueAndConnect)
     }
 
+    @Test func busyHTTP2ConnectionsGrowOneAtATimeAndRequestsGoToTheLeastBusy() {
+        var m = Machine(maxConnections: 3, streamsPerConnection: 2)
+        #expect(m.lease(1) == .queueAndConnect)
+        #expect(m.connectedMultiplexed("a") == .serve("a", waiters: [1]))
+        #expect(m.lease(2) == .useMultiplexed("a"))
+        // A third request in flight on the only connection: it still goes there, and one more opens.
+        #expect(m.lease(3) == .useMultiplexedAndConnect("a"))
+        #expect(m.connecting == 1 && m.total == 2)
+        // Only one opens at a time.
+        #expect(m.lease(4) == .useMultiplexed("a"))
+        #expect(m.connectedMultiplexed("b") == .serve("b", waiters: []))
+        #expect(m.total == 2 && m.connecting == 0)
+        // Not used yet: the shell schedules an idle check for it.
+        #expect(m.idleGeneration("b") == 0 && m.idleGeneration("a") == nil)
+        // New requests go to the least busy connection.
+        #expect(m.lease(5) == .useMultiplexed("b"))
+        #expect(m.lease(6) == .useMultiplexed("b"))
+        #expect(m.streamEnded(on: "a") == nil)
+        #expect(m.shared.map(\.inFlight) == [3, 2])
+        // All busy again: a third opens, then none more (maxConnections).
+        #expect(m.lease(7) == .useMultiplexedAndConnect("b"))
+        #expect(m.connectedMultiplexed("c") == .serve("c", waiters: []))
+        for waiter in 8...10 { #expect(m.lease(waiter) == .useMultiplexed("c")) }
+        #expect(m.shared.map(\.inFlight) == [3, 3, 3])
+        #expect(m.lease(11) == .useMultiplexed("a"))
+        #expect(m.total == 3 && m.connecting == 0)
+        // Watches stay on the first connection.
+        #expect(m.multiplexed == "a")
+    }
+
+    @Test func idleExtraHTTP2ConnectionClosesUnlessUsedAgain() {
+        var m = Machine(maxConnections: 3, streamsPerConnection: 1)
+        _ = m.lease(1)
+        _ = m.connectedMultiplexed("a")
+        #expect(m.lease(2) == .useMultiplexedAndConnect("a"))
+        _ = m.connectedMultiplexed("b")
+        #expect(m.lease(3) == .useMultiplexed("b"))
+        // The primary never goes idle-closed; the extra one does, after the timeout.
+        #expect(m.streamEnded(on: "a") == nil)
+        #expect(m.streamEnded(on: "a") == nil)
+        let generation = m.streamEnded(on: "b")
+        #expect(generation != nil)
+        // Used again before the timeout: the old check is stale.
+        #expect(m.lease(4) == .useMultiplexed("a"))
+        #expect(m.lease(5) == .useMultiplexed("b"))
+        let second = m.streamEnded(on: "b")
+        #expect(m.idleCheck("b", generation: generation!) == false)
+        #expect(m.idleCheck("b", generation: second!) == true)
+        #expect(m.shared.map(\.connection) == ["a"])
+        #expect(m.idleCheck("a", generation: 0) == false)
+        // A stream ending on a forgotten connection changes nothing.
+        #expect(m.streamEnded(on: "b") == nil)
+        #expect(m.total == 1)
+    }
+
+    @Test func failedExtraHTTP2ConnectFailsNoRequestAndIsRetriedLater() {
+        var m = Machine(maxConnections: 3, streamsPerConnection: 1)
+        _ = m.lease(1)
+        _ = m.connectedMultiplexed("a")
+        #expect(m.lease(2) == .useMultiplexedAndConnect("a"))
+        #expect(m.connectFailed() == .none)
+        #expect(m.connecting == 0 && m.total == 1)
+        #expect(m.lease(3) == .useMultiplexedAndConnect("a"))
+        // The primary goes away: the extra one becomes the primary.
+        _ = m.connectedMultiplexed("b")
+        m.multiplexedUnusable("a")
+        #expect(m.multiplexed == "b")
+        #expect(m.lease(4) == .useMultiplexed("b"))
+    }
+
     @Test func shutdownClosesTheHTTP2Connection() {
         var m = Machine(maxConnections: 2)
         _ = m.lease(1)
         _ = m.connectedMultiplexed("a")
         let (close, closeMultiplexed, fail) = m.shutdown()
-        #expect(close.isEmpty && closeMultiplexed == "a" && fail.isEmpty)
+        #expect(close.isEmpty && closeMultiplexed == ["a"] && fail.isEmpty)
         #expect(m.lease(2) == .failShutdown)
         #expect(m.total == 0)
     }

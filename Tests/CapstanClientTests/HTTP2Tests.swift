@@ -12,7 +12,8 @@ private func configMap(_ name: String, namespace: String = "default", labels: [S
 @Suite("HTTP/2 connections", .tags(.component))
 struct HTTP2Tests {
     @Test func watchesAndRequestsShareOneConnection() async throws {
-        try await withClient { client, server in
+        // Light traffic: fewer requests in flight than make the client open a second connection.
+        try await withClient({ $0.http2StreamsPerConnection = 100 }) { client, server in
             let watchers = 20, writes = 10
             try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<watchers {
@@ -27,6 +28,7 @@ struct HTTP2Tests {
                     }
                 }
                 #expect(await eventually { server.server.streams.count == watchers })
+                #expect(client.openStreamCount == watchers)
                 // Requests in parallel while the watches are open.
                 try await withThrowingTaskGroup(of: Void.self) { requests in
                     for i in 0..<50 {
@@ -40,7 +42,6 @@ struct HTTP2Tests {
                     }
                     try await requests.waitForAll()
                 }
-                #expect(client.openStreamCount == watchers)
                 #expect(client.pooledConnectionCount == 1)
                 #expect(server.server.connectionCount == 1)
                 for try await seen in group { #expect(seen == writes) }
@@ -81,6 +82,43 @@ struct HTTP2Tests {
             #expect(try await client.get(CoreV1.ConfigMap.self, name: "big-0", namespace: "default").data?["p"]?.count == payload.count)
             #expect(server.server.connectionCount == 1)
             _ = stalledIterator
+        }
+    }
+
+    @Test func busyClientOpensMoreConnectionsAndClosesThemWhenIdle() async throws {
+        try await withClient({
+            $0.http2StreamsPerConnection = 2
+            $0.maxConnections = 4
+            $0.idleConnectionTimeout = .milliseconds(200)
+        }) { client, server in
+            let watch = Task { () -> String? in
+                for try await event in client.watch(CoreV1.ConfigMap.self, namespace: "default",
+                                                    options: WatchOptions(labelSelector: "busy=yes")) {
+                    if case .added(let object) = event { return object.name }
+                }
+                return nil
+            }
+            #expect(await eventually { server.server.streams.count == 1 })
+            #expect(server.server.connectionCount == 1)
+            // Rounds of many requests at once: more connections open, never more than maxConnections.
+            var most = 1
+            for _ in 0..<5 {
+                try await withThrowingTaskGroup(of: Void.self) { requests in
+                    for _ in 0..<40 {
+                        requests.addTask { _ = try await client.get(CoreV1.Namespace.self, name: "default") }
+                    }
+                    try await requests.waitForAll()
+                }
+                most = max(most, server.server.connectionCount)
+                #expect(client.pooledConnectionCount <= 4)
+            }
+            #expect(most > 1 && most <= 4)
+            // Idle, the extra connections close; the watch keeps running on the first.
+            #expect(await eventually { server.server.connectionCount == 1 && client.pooledConnectionCount == 1 })
+            #expect(server.server.connectionCount == 1)
+            #expect(client.pooledConnectionCount == 1)
+            try await client.create(configMap("after", labels: ["busy": "yes"])).discard()
+            #expect(try await watch.value == "after")
         }
     }
 

@@ -22,10 +22,17 @@ public struct ClientConfiguration: Sendable {
     public var namespace = "default"
 
     /// Offer HTTP/2 when connecting over TLS. A server that accepts it gets one connection that
-    /// carries every request and watch of this client at once; otherwise (and over plain HTTP)
+    /// carries every watch and the requests of a lightly loaded client at once (more open while
+    /// requests pile up, see `http2StreamsPerConnection`); otherwise (and over plain HTTP)
     /// requests use HTTP/1.1 keep-alive connections from a pool, one request at a time each,
     /// and watches connections of their own.
     public var http2 = true
+    /// Requests in flight on every h2 connection that make the client open one more (up to
+    /// `maxConnections`): a connection is served by one event loop on each side, so a busy
+    /// client spreads its requests over several. Watches stay on the first connection.
+    public var http2StreamsPerConnection = 16
+    /// How long an h2 connection opened for a burst stays open without requests.
+    public var idleConnectionTimeout: Duration = .seconds(90)
     /// HTTP/1.1 keep-alive connections to the server for ordinary requests (one request at a
     /// time each). Watches use connections of their own.
     public var maxConnections = 32

@@ -8,11 +8,18 @@ extension ConnectionPool {
     /// kept idle: a burst may open up to `maxConnections`, and those it no longer needs are closed as
     /// they come back instead of holding their buffers and TLS state on both ends.
     ///
-    /// When the server negotiates HTTP/2, one `Multiplexed` connection carries every request at
-    /// once (a stream each) and no HTTP/1.1 connection is kept. While the server is known (or, with
-    /// `probeOneAtATime`, may turn out) to speak h2, only one connection is opened at a time;
-    /// waiters queue for it and all get it. If it turns out HTTP/1.1, the waiters it cannot serve
-    /// get connections of their own.
+    /// When the server negotiates HTTP/2, one `Multiplexed` connection (the primary) carries
+    /// watches and light traffic, a stream each, and no HTTP/1.1 connection is kept. While the
+    /// server is known (or, with `probeOneAtATime`, may turn out) to speak h2, only one connection
+    /// is opened at a time; waiters queue for it and all get it. If it turns out HTTP/1.1, the
+    /// waiters it cannot serve get connections of their own.
+    ///
+    /// One connection is one event loop on each side, so a busy client's requests would queue on
+    /// one core. Each request goes to the h2 connection with the fewest requests in flight; when
+    /// even that one has `streamsPerConnection` or more, one more h2 connection is opened (up to
+    /// `maxConnections`) while the request uses the existing one. Watches stay on the primary.
+    /// An extra connection left without requests is closed after the idle timeout (the shell
+    /// schedules ``idleCheck(_:generation:)``) unless it was used again meanwhile.
     struct StateMachine<Connection: Hashable, Multiplexed: Hashable> {
         typealias WaiterID = Int
 
@@ -22,8 +29,10 @@ extension ConnectionPool {
         enum LeaseAction: Equatable {
             /// Use this connection now.
             case use(Connection)
-            /// Open a stream on this connection now.
+            /// Open a stream on this connection now (and report its end with ``streamEnded(on:)``).
             case useMultiplexed(Multiplexed)
+            /// As `useMultiplexed`, and open one more h2 connection: every one is busy.
+            case useMultiplexedAndConnect(Multiplexed)
             /// The waiter was queued and a new connection must be opened.
             case queueAndConnect
             /// The waiter was queued; a connection will come back or open.
@@ -40,7 +49,7 @@ extension ConnectionPool {
         }
 
         enum ConnectedMultiplexedAction: Equatable {
-            /// Give every waiter a stream on this connection.
+            /// Give every waiter a stream on this connection (their requests count as in flight on it).
             case serve(Multiplexed, waiters: [WaiterID])
             /// Not needed (shutdown, or another h2 connection opened first): close it, and serve
             /// the waiters, if any, on `instead`.
@@ -69,21 +78,37 @@ extension ConnectionPool {
         private var waiters: [WaiterID] = []
         private var waitersHead = 0
         private(set) var isShutdown = false
-        /// The open h2 connection new requests go to.
-        private(set) var multiplexed: Multiplexed?
+        /// One open h2 connection: requests in flight on it, and a count bumped by every lease
+        /// (an idle check scheduled before the last lease is stale).
+        struct Shared: Equatable {
+            var connection: Multiplexed
+            var inFlight = 0
+            var generation = 0
+        }
+
+        /// The open h2 connections, the primary (watches, light traffic) first; a handful at most.
+        private(set) var shared: [Shared] = []
+        /// Connections being opened because every h2 connection was busy.
+        private(set) var growing = 0
         private(set) var serverProtocol = ServerProtocol.unknown
 
         /// Open one connection at a time until the server's protocol is known (h2 is offered).
         let probeOneAtATime: Bool
+        /// Requests in flight on the least busy h2 connection that make the next lease open another.
+        let streamsPerConnection: Int
 
-        init(maxConnections: Int, maxIdle: Int? = nil, probeOneAtATime: Bool = false) {
+        init(maxConnections: Int, maxIdle: Int? = nil, probeOneAtATime: Bool = false, streamsPerConnection: Int = 16) {
             self.maxConnections = max(1, maxConnections)
             self.maxIdle = max(1, min(maxIdle ?? maxConnections, self.maxConnections))
             self.probeOneAtATime = probeOneAtATime
+            self.streamsPerConnection = max(1, streamsPerConnection)
         }
 
+        /// The h2 connection watches go to and whose presence means the server speaks h2.
+        var multiplexed: Multiplexed? { shared.first?.connection }
+
         /// Connections open, leased or being opened.
-        var total: Int { idle.count + leased + connecting + (multiplexed == nil ? 0 : 1) }
+        var total: Int { idle.count + leased + connecting + shared.count }
         var waiting: Int { waiters.count - waitersHead }
 
         /// Takes an idle connection if there is one, without queueing.
@@ -93,9 +118,49 @@ extension ConnectionPool {
             return connection
         }
 
+        /// A stream on the least busy h2 connection, if there is one, without queueing.
+        mutating func leaseMultiplexed() -> LeaseAction? {
+            guard !isShutdown, !shared.isEmpty else { return nil }
+            var best = 0
+            for i in shared.indices.dropFirst() where shared[i].inFlight < shared[best].inFlight { best = i }
+            shared[best].inFlight += 1
+            shared[best].generation += 1
+            let busy = shared[best].inFlight > streamsPerConnection
+            if busy, growing == 0, connecting == 0, total < maxConnections {
+                growing += 1
+                connecting += 1
+                return .useMultiplexedAndConnect(shared[best].connection)
+            }
+            return .useMultiplexed(shared[best].connection)
+        }
+
+        /// A request on an h2 connection ended. Returns the generation to pass to
+        /// ``idleCheck(_:generation:)`` after the idle timeout when it left an extra connection idle.
+        mutating func streamEnded(on connection: Multiplexed) -> Int? {
+            guard let i = shared.firstIndex(where: { $0.connection == connection }) else { return nil }
+            shared[i].inFlight = max(0, shared[i].inFlight - 1)
+            return idleGeneration(connection)
+        }
+
+        /// The generation for ``idleCheck(_:generation:)`` if `connection` is an extra h2
+        /// connection without requests (one that opened after the burst that wanted it ended).
+        func idleGeneration(_ connection: Multiplexed) -> Int? {
+            guard let i = shared.firstIndex(where: { $0.connection == connection }), i > 0, shared[i].inFlight == 0 else { return nil }
+            return shared[i].generation
+        }
+
+        /// The idle timeout passed for an extra h2 connection: true if it is still idle and
+        /// unused since (it is then forgotten; the shell closes it).
+        mutating func idleCheck(_ connection: Multiplexed, generation: Int) -> Bool {
+            guard let i = shared.firstIndex(where: { $0.connection == connection }), i > 0,
+                  shared[i].inFlight == 0, shared[i].generation == generation else { return false }
+            shared.remove(at: i)
+            return true
+        }
+
         mutating func lease(_ waiter: WaiterID) -> LeaseAction {
             if isShutdown { return .failShutdown }
-            if let multiplexed { return .useMultiplexed(multiplexed) }
+            if let action = leaseMultiplexed() { return action }
             if let connection = leaseIdle() { return .use(connection) }
             enqueue(waiter)
             if serverProtocol == .http2 || (serverProtocol == .unknown && probeOneAtATime) {
@@ -113,6 +178,7 @@ extension ConnectionPool {
 
         mutating func connected(_ connection: Connection) -> ConnectedAction {
             connecting -= 1
+            growing = 0
             serverProtocol = .http1
             if isShutdown { return .close(connection) }
             if let waiter = dequeue() {
@@ -130,27 +196,39 @@ extension ConnectionPool {
         mutating func connectedMultiplexed(_ connection: Multiplexed) -> ConnectedMultiplexedAction {
             connecting -= 1
             serverProtocol = .http2
+            let wanted = growing > 0
+            if wanted { growing -= 1 }
             if isShutdown { return .close(connection, serve: [], on: nil) }
             var waiters: [WaiterID] = []
             while let waiter = dequeue() { waiters.append(waiter) }
-            if let multiplexed { return .close(connection, serve: waiters, on: multiplexed) }
-            multiplexed = connection
+            if let multiplexed, !wanted {
+                // A surplus of the burst that learned the protocol: not needed.
+                if let i = shared.firstIndex(where: { $0.connection == multiplexed }) { shared[i].inFlight += waiters.count }
+                return .close(connection, serve: waiters, on: multiplexed)
+            }
+            shared.append(Shared(connection: connection, inFlight: waiters.count))
             return .serve(connection, waiters: waiters)
         }
 
-        /// An h2 connection opened outside the pool becomes the one new requests use.
+        /// An h2 connection opened outside the pool becomes the primary (if there is none).
         mutating func adopt(_ connection: Multiplexed) {
             serverProtocol = .http2
-            if !isShutdown { multiplexed = connection }
+            if !isShutdown, shared.isEmpty { shared.append(Shared(connection: connection)) }
         }
 
-        /// The h2 connection closed or was told to go away: the next lease opens another.
+        /// The h2 connection closed or was told to go away: the next lease uses another, or
+        /// opens one when none is left. Requests in flight on it end by themselves.
         mutating func multiplexedUnusable(_ connection: Multiplexed) {
-            if multiplexed == connection { multiplexed = nil }
+            if let i = shared.firstIndex(where: { $0.connection == connection }) { shared.remove(at: i) }
         }
 
         mutating func connectFailed() -> ConnectFailedAction {
             connecting -= 1
+            if growing > 0 {
+                // Requests went to the connections open; the next busy lease tries again.
+                growing -= 1
+                return .none
+            }
             // Waiters not covered by another connection being opened get the error; retrying is
             // the request layer's decision. Waiting for an h2 connection, all were covered by it.
             if serverProtocol == .http2, connecting == 0 {
@@ -198,14 +276,14 @@ extension ConnectionPool {
             return true
         }
 
-        /// Refuses new leases; returns the idle connections and the h2 connection to close and the
+        /// Refuses new leases; returns the idle connections and the h2 connections to close and the
         /// waiters to fail.
-        mutating func shutdown() -> (close: [Connection], closeMultiplexed: Multiplexed?, fail: [WaiterID]) {
+        mutating func shutdown() -> (close: [Connection], closeMultiplexed: [Multiplexed], fail: [WaiterID]) {
             isShutdown = true
             let close = idle
             idle = []
-            let closeMultiplexed = multiplexed
-            multiplexed = nil
+            let closeMultiplexed = shared.map(\.connection)
+            shared = []
             let fail = Array(waiters[waitersHead...])
             waiters = []
             waitersHead = 0

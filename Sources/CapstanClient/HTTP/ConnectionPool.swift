@@ -3,7 +3,8 @@ import NIOCore
 import Synchronization
 
 /// Connections to one server: HTTP/1.1 keep-alive connections leased for one request at a time,
-/// or, when the server negotiates h2, one connection whose streams carry every request at once.
+/// or, when the server negotiates h2, one connection whose streams carry every request at once,
+/// and a few more while requests pile up on it (see ``StateMachine``).
 /// The bookkeeping is ``StateMachine``; this shell opens and closes connections and streams and
 /// resumes waiting tasks.
 final class ConnectionPool: Sendable {
@@ -31,12 +32,17 @@ final class ConnectionPool: Sendable {
     private let state: Mutex<State>
     private let factory: ConnectionFactory
     private let logger: Logger
+    /// How long an extra h2 connection stays open without requests.
+    private let idleTimeout: TimeAmount
 
-    init(factory: ConnectionFactory, maxConnections: Int, maxIdle: Int? = nil, logger: Logger) {
+    init(factory: ConnectionFactory, maxConnections: Int, maxIdle: Int? = nil, streamsPerConnection: Int = 16,
+         idleTimeout: TimeAmount = .seconds(90), logger: Logger) {
         self.factory = factory
         self.logger = logger
+        self.idleTimeout = idleTimeout
         self.state = Mutex(State(machine: StateMachine(maxConnections: maxConnections, maxIdle: maxIdle,
-                                                       probeOneAtATime: factory.offersHTTP2)))
+                                                       probeOneAtATime: factory.offersHTTP2,
+                                                       streamsPerConnection: streamsPerConnection)))
     }
 
     /// A connection for one request (an h2 stream, or an HTTP/1.1 connection of its own); give it
@@ -60,12 +66,16 @@ final class ConnectionPool: Sendable {
                         s.nextConnection += 1
                         return s.nextConnection
                     }
-                    return HTTPConnection(id: id, channel: stream, closeReason: closeReason, isStream: true)
+                    return HTTPConnection(id: id, channel: stream, closeReason: closeReason, multiplexed: multiplexed)
                 } catch let error as APIClientError where attempts < 2 {
-                    // The connection went away between lease and stream: open another.
+                    // The connection went away between lease and stream: use or open another.
                     attempts += 1
                     logger.debug("HTTP/2 stream failed to open, reconnecting: \(error)")
+                    streamEnded(on: multiplexed)
                     state.withLock { $0.machine.multiplexedUnusable(multiplexed) }
+                } catch {
+                    streamEnded(on: multiplexed)
+                    throw error
                 }
             }
         }
@@ -88,6 +98,8 @@ final class ConnectionPool: Sendable {
                 release(connection, reusable: true)
                 return nil
             case .multiplexed(let multiplexed):
+                // Leased as for a request; a watch does not count as one.
+                streamEnded(on: multiplexed)
                 if multiplexed.isUsable || attempts >= 2 { return multiplexed }
                 attempts += 1
                 state.withLock { $0.machine.multiplexedUnusable(multiplexed) }
@@ -129,14 +141,21 @@ final class ConnectionPool: Sendable {
 
     private func leaseSlot() async throws -> Slot {
         // Fast path: an h2 connection or an idle connection, no waiting.
-        enum Fast { case slot(Slot), broken(HTTPConnection) }
+        enum Fast { case slot(Slot), grow(HTTP2Connection), broken(HTTPConnection) }
         let fast: Fast? = state.withLock { s in
-            if let multiplexed = s.machine.multiplexed { return .slot(.multiplexed(multiplexed)) }
+            switch s.machine.leaseMultiplexed() {
+            case .useMultiplexed(let multiplexed)?: return .slot(.multiplexed(multiplexed))
+            case .useMultiplexedAndConnect(let multiplexed)?: return .grow(multiplexed)
+            default: break
+            }
             guard let connection = s.machine.leaseIdle() else { return nil }
             return connection.channel.isActive ? .slot(.exclusive(connection)) : .broken(connection)
         }
         switch fast {
         case .slot(let slot)?: return slot
+        case .grow(let multiplexed)?:
+            openConnection()
+            return .multiplexed(multiplexed)
         case .broken(let connection)?: release(connection, reusable: false)
         case nil: break
         }
@@ -148,7 +167,7 @@ final class ConnectionPool: Sendable {
         }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Slot, any Error>) in
-                enum Next { case resume(Slot), fail(any Error), wait, connect }
+                enum Next { case resume(Slot), resumeAndConnect(Slot), fail(any Error), wait, connect }
                 let next: Next = state.withLock { s in
                     if case .cancelled? = s.waiters[id] {
                         s.waiters[id] = nil
@@ -161,6 +180,9 @@ final class ConnectionPool: Sendable {
                     case .useMultiplexed(let multiplexed):
                         s.waiters[id] = nil
                         return .resume(.multiplexed(multiplexed))
+                    case .useMultiplexedAndConnect(let multiplexed):
+                        s.waiters[id] = nil
+                        return .resumeAndConnect(.multiplexed(multiplexed))
                     case .failShutdown:
                         s.waiters[id] = nil
                         return .fail(APIClientError(.shutdown, "the client was shut down"))
@@ -174,6 +196,9 @@ final class ConnectionPool: Sendable {
                 }
                 switch next {
                 case .resume(let slot): continuation.resume(returning: slot)
+                case .resumeAndConnect(let slot):
+                    openConnection()
+                    continuation.resume(returning: slot)
                 case .fail(let error): continuation.resume(throwing: error)
                 case .wait: break
                 case .connect: openConnection()
@@ -200,10 +225,11 @@ final class ConnectionPool: Sendable {
     /// Returns a leased connection: to a waiting request, to the idle set, or closed when it
     /// cannot serve another request.
     func release(_ connection: HTTPConnection, reusable: Bool) {
-        if connection.isStream {
+        if let multiplexed = connection.multiplexed {
             // A complete stream has closed by itself; an incomplete one is reset. The
             // connection stays either way.
             if !reusable { connection.close() }
+            streamEnded(on: multiplexed)
             return
         }
         let reusable = reusable && connection.channel.isActive
@@ -246,8 +272,26 @@ final class ConnectionPool: Sendable {
             return (close, multiplexed, fail.compactMap { s.takeContinuation($0) })
         }
         for waiter in fail { waiter.resume(throwing: APIClientError(.shutdown, "the client was shut down")) }
-        return close.map { $0.channel.close() } + (multiplexed.map { [$0.channel.close()] } ?? [])
+        return close.map { $0.channel.close() } + multiplexed.map { $0.channel.close() }
     }
+
+    /// A request's stream on `multiplexed` ended; an extra h2 connection it left idle closes
+    /// after the idle timeout unless used again.
+    private func streamEnded(on multiplexed: HTTP2Connection) {
+        guard let generation = state.withLock({ $0.machine.streamEnded(on: multiplexed) }) else { return }
+        scheduleIdleCheck(multiplexed, generation: generation)
+    }
+
+    private func scheduleIdleCheck(_ multiplexed: HTTP2Connection, generation: Int) {
+        multiplexed.channel.eventLoop.scheduleTask(in: idleTimeout) { [weak self] in
+            guard let self, self.state.withLock({ $0.machine.idleCheck(multiplexed, generation: generation) }) else { return }
+            self.logger.trace("closing an idle extra HTTP/2 connection", metadata: ["server": "\(self.factory.address.hostHeader)"])
+            multiplexed.close()
+        }
+    }
+
+    /// h2 connections open now (0 when the server speaks HTTP/1.1).
+    var multiplexedCount: Int { state.withLock { $0.machine.shared.count } }
 
     var connectionCount: Int { state.withLock { $0.machine.total } }
 
@@ -294,6 +338,10 @@ final class ConnectionPool: Sendable {
         case .serve(let connection, _):
             watchClose(connection)
             for waiter in waiters { waiter.resume(returning: .multiplexed(connection)) }
+            // Opened for a burst that has ended meanwhile: it closes unless used soon.
+            if let generation = state.withLock({ $0.machine.idleGeneration(connection) }) {
+                scheduleIdleCheck(connection, generation: generation)
+            }
         case .close(let connection, _, let instead):
             connection.close()
             for waiter in waiters {

@@ -16,21 +16,24 @@ struct HTTPResponse: Sendable {
 }
 
 /// One keep-alive HTTP/1.1 connection of the pool, serving one request at a time; or one h2
-/// stream (`isStream`), serving one request.
+/// stream (on `multiplexed`), serving one request.
 final class HTTPConnection: Sendable, Hashable {
     let id: Int
     let channel: any Channel
-    /// An h2 stream channel rather than a connection.
-    let isStream: Bool
+    /// The h2 connection this stream channel belongs to; nil for an HTTP/1.1 connection.
+    let multiplexed: HTTP2Connection?
     private let served = Atomic<Int>(0)
     private let closeReason: CloseReason
 
-    init(id: Int, channel: any Channel, closeReason: CloseReason, isStream: Bool = false) {
+    init(id: Int, channel: any Channel, closeReason: CloseReason, multiplexed: HTTP2Connection? = nil) {
         self.id = id
         self.channel = channel
         self.closeReason = closeReason
-        self.isStream = isStream
+        self.multiplexed = multiplexed
     }
+
+    /// An h2 stream rather than a connection.
+    var isStream: Bool { multiplexed != nil }
 
     /// True once it has served a request (a failure on it may be a server closing an idle connection).
     var isReused: Bool { served.load(ordering: .relaxed) > 0 }

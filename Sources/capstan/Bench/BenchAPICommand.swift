@@ -23,6 +23,12 @@ struct BenchAPICommand: AsyncParsableCommand {
     @Option(name: .long, help: "Writes observed by every watcher in the fan-out phase.")
     var watchWrites = 20
 
+    @Flag(name: .long, help: "Speak HTTP/1.1 only (no h2 in ALPN), to compare the protocols.")
+    var http1 = false
+
+    @Option(name: .long, help: "Requests in flight per h2 connection before the client opens another.")
+    var h2Streams: Int?
+
     func run() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("capstan-bench-api-\(getpid())").path
         try? FileManager.default.removeItem(atPath: dir)
@@ -35,6 +41,8 @@ struct BenchAPICommand: AsyncParsableCommand {
         var config = try Kubeconfig.load(path: dir + "/kubeconfig").configuration()
         config.maxConnections = clients
         config.maxIdleConnections = clients
+        config.http2 = !http1
+        if let h2Streams { config.http2StreamsPerConnection = h2Streams }
         let client = try APIClient(configuration: config)
         let configmaps = APIResource(group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true)
         let payload = String(repeating: "x", count: 256)
