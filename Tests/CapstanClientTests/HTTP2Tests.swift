@@ -89,7 +89,7 @@ struct HTTP2Tests {
         try await withClient({
             $0.http2StreamsPerConnection = 2
             $0.maxConnections = 4
-            $0.idleConnectionTimeout = .milliseconds(200)
+            $0.idleConnectionTimeout = .seconds(1)
         }) { client, server in
             let watch = Task { () -> String? in
                 for try await event in client.watch(CoreV1.ConfigMap.self, namespace: "default",
@@ -100,17 +100,19 @@ struct HTTP2Tests {
             }
             #expect(await eventually { server.server.streams.count == 1 })
             #expect(server.server.connectionCount == 1)
-            // Rounds of many requests at once: more connections open, never more than maxConnections.
+            // Many requests at once: more connections open, never more than maxConnections.
+            // (A loaded machine may finish a round before requests pile up: a few rounds at most.)
             var most = 1
-            for _ in 0..<5 {
-                try await withThrowingTaskGroup(of: Void.self) { requests in
-                    for _ in 0..<40 {
-                        requests.addTask { _ = try await client.get(CoreV1.Namespace.self, name: "default") }
+            for _ in 0..<5 where most == 1 {
+                most = try await withThrowingTaskGroup(of: Int.self) { requests in
+                    for _ in 0..<200 {
+                        requests.addTask {
+                            _ = try await client.get(CoreV1.Namespace.self, name: "default")
+                            return max(client.pooledConnectionCount, server.server.connectionCount)
+                        }
                     }
-                    try await requests.waitForAll()
+                    return try await requests.reduce(1, max)
                 }
-                most = max(most, server.server.connectionCount)
-                #expect(client.pooledConnectionCount <= 4)
             }
             #expect(most > 1 && most <= 4)
             // Idle, the extra connections close; the watch keeps running on the first.
