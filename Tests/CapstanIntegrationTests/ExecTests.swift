@@ -140,6 +140,7 @@ struct ExecTests {
                 #expect(result.0 != 0 && result.2.contains("unsupported upgrade"), "kubectl 1.29: \(result)")
             }
         } catch {
+            print("capstan up (exit code \(up.exitCode.map { String($0) } ?? "none: still running")):\n\(up.output.suffix(8000))")
             await up.stop()
             throw error
         }
