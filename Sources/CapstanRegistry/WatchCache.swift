@@ -19,6 +19,16 @@ public struct CacheEntry: Sendable {
     public func object() throws -> JSONValue { try JSONValue.parse(bytes) }
 }
 
+/// A page of a cache list (see `WatchCache.page`).
+public struct CachePage: Sendable {
+    public let entries: [CacheEntry]
+    public let revision: Int64
+    /// More matching entries follow the page.
+    public let more: Bool
+    /// Keys of the range after the page, when counted.
+    public let remaining: Int?
+}
+
 public struct CacheEvent: Sendable {
     public enum Kind: String, Sendable {
         case added = "ADDED", modified = "MODIFIED", deleted = "DELETED", bookmark = "BOOKMARK"
@@ -94,7 +104,8 @@ public final class WatchCache: Sendable {
 
     private struct State {
         var objects: [String: CacheEntry] = [:]
-        var byNamespace: [String: Set<String>] = [:]
+        /// The keys of `objects` in storage order, for lists.
+        var order = KeyOrder()
         var revision: Int64 = 0
         var history: [CacheEvent] = []
         var historyStart = 0
@@ -164,7 +175,7 @@ public final class WatchCache: Sendable {
             // A relist replaces the contents; watchers see the difference as events.
             let old = s.objects
             s.objects = [:]
-            s.byNamespace = [:]
+            s.order = KeyOrder()
             for (k, e) in loaded { insert(e, key: k, into: &s) }
             if s.ready {
                 for (k, e) in loaded where old[k]?.revision != e.revision {
@@ -234,16 +245,11 @@ public final class WatchCache: Sendable {
     }
 
     private func insert(_ e: CacheEntry, key: String, into s: inout State) {
-        s.objects[key] = e
-        if let ns = e.namespace { s.byNamespace[ns, default: []].insert(key) }
+        if s.objects.updateValue(e, forKey: key) == nil { s.order.insert(key) }
     }
 
     private func remove(_ key: String, from s: inout State) {
-        guard let old = s.objects.removeValue(forKey: key) else { return }
-        if let ns = old.namespace {
-            s.byNamespace[ns]?.remove(key)
-            if s.byNamespace[ns]?.isEmpty == true { s.byNamespace[ns] = nil }
-        }
+        if s.objects.removeValue(forKey: key) != nil { s.order.remove(key) }
     }
 
     /// Appends to history and delivers to matching watchers, turning filter transitions into
@@ -339,18 +345,35 @@ public final class WatchCache: Sendable {
 
     /// Entries in key order, filtered, with the revision they reflect.
     public func list(filter: WatchFilter) -> (entries: [CacheEntry], revision: Int64) {
+        let page = page(filter: filter, startKey: nil, limit: nil, countRemaining: false)!
+        return (page.entries, page.revision)
+    }
+
+    /// One page of a list: entries in key order from `startKey` (inclusive), at most `limit`
+    /// of them, whether more match after them, and (when `countRemaining`) how many keys of the
+    /// range follow the page, selectors not applied (as `remainingItemCount` counts). With
+    /// `ifRevision`, nil unless the cache is exactly at that revision (a continuation served
+    /// from the snapshot its first page saw).
+    public func page(filter: WatchFilter, startKey: String?, limit: Int?, countRemaining: Bool,
+                     ifRevision: Int64? = nil) -> CachePage? {
         state.withLock { s in
+            if let ifRevision, ifRevision != s.revision || !s.ready { return nil }
+            let prefix = filter.namespace.map { resourceKey.prefix(namespace: $0) } ?? resourceKey.prefix
+            let range = s.order.range(prefix: prefix)
+            var i = startKey.map { s.order.position(of: $0, in: range) } ?? range.lowerBound
             var out: [CacheEntry] = []
-            if let ns = filter.namespace {
-                for key in s.byNamespace[ns] ?? [] {
-                    if let e = s.objects[key], filter.matches(e) { out.append(e) }
+            if let limit { out.reserveCapacity(min(limit, range.count)) }
+            var more = false
+            while i < range.upperBound {
+                guard let e = s.objects[s.order[i]] else { i += 1; continue }
+                if filter.matches(e) {
+                    if let limit, out.count == limit { more = true; break }
+                    out.append(e)
                 }
-            } else {
-                out.reserveCapacity(s.objects.count)
-                for e in s.objects.values where filter.matches(e) { out.append(e) }
+                i += 1
             }
-            out.sort { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-            return (out, s.revision)
+            return CachePage(entries: out, revision: s.revision, more: more,
+                             remaining: more && countRemaining ? range.upperBound - i : nil)
         }
     }
 
