@@ -2,6 +2,7 @@ import CapstanAPI
 import CapstanAPIMachinery
 import CapstanClient
 import CapstanContainerRuntime
+import CapstanControllerRuntime
 import Foundation
 import Logging
 import Synchronization
@@ -78,9 +79,12 @@ public final class NodeAgent: Sendable {
             }
             network = bridgeNetwork
         }
+        let events = EventRecorder(client: client, component: "kubelet", host: configuration.nodeName, logger: logger)
         let context = PodWorker.Context(client: client, runtime: runtime, images: imageService, network: network,
                                         configuration: configuration, runtimeName: version.runtimeName, hostIP: facts.internalIP,
-                                        logger: logger)
+                                        logger: logger, events: events)
+        let eventWriter = Task { await events.run() }
+        defer { eventWriter.cancel() }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await registrar.run() }
             group.addTask { await self.watchPods(context: context) }
