@@ -182,6 +182,9 @@ let package = Package(
             dependencies: [
                 "CapstanContainerRuntime", "CapstanControllerRuntime", "CapstanClient", "CapstanAPI", "CapstanAPIMachinery",
                 "CapstanPKI", "CapstanHTTPUpgrade", .product(name: "Logging", package: "swift-log"),
+                // gRPC probes (grpc.health.v1).
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 // SHA-1 for the WebSocket handshake.
                 .product(name: "Crypto", package: "swift-crypto"),
             ] + nio,
@@ -275,6 +278,8 @@ let package = Package(
             dependencies: [
                 "CapstanNodeAgent", "CapstanRuntimeOCI", "CapstanContainerRuntime", "CapstanTesting", "CapstanHTTPUpgrade",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ],
             swiftSettings: strict
         ),

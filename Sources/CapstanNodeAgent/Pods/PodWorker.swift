@@ -172,7 +172,7 @@ actor PodWorker {
             case .probe(let name, let containerID, let kind):
                 guard let container = spec(name), let probe = Self.probe(container, kind) else { return false }
                 let outcome = await ProbeRunner(runtime: runtime).run(
-                    exec: probe.exec, httpGet: probe.httpGet, tcpSocket: probe.tcpSocket, containerID: containerID, container: container,
+                    exec: probe.exec, httpGet: probe.httpGet, tcpSocket: probe.tcpSocket, grpc: probe.grpc, containerID: containerID, container: container,
                     podIP: podIP, timeout: TimeInterval(max(1, probe.timeoutSeconds ?? 1)))
                 planner.recordProbe(container: name, containerID: containerID, kind: kind, outcome, now: context.configuration.clock.now())
                 if case .failure(let output) = outcome {
