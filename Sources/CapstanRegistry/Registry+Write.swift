@@ -116,7 +116,7 @@ extension Registry {
             }
             do {
                 let kv = try await storage.create(r.key.key(namespace: namespace, name: name), value: bytes, lease: 0)
-                return WriteResult(entry: r.cache.makeEntry(kv), created: true, warnings: warnings)
+                return WriteResult(entry: r.cache.written(kv, object: .object(candidate)), created: true, warnings: warnings)
             } catch let s as StorageError where s.code == .keyExists && generated {
                 // Another object took the generated name: draw again, as Kubernetes retries.
                 candidate.edit("metadata") { $0["name"] = .string(generateName + randomSuffix()) }
@@ -218,7 +218,7 @@ extension Registry {
             }
             do {
                 let kv = try await storage.update(key, value: bytes, expectedModRevision: current.modRevision, lease: 0)
-                return WriteResult(entry: r.cache.makeEntry(kv), created: false, warnings: warnings)
+                return WriteResult(entry: r.cache.written(kv, object: .object(new)), created: false, warnings: warnings)
             } catch let s as StorageError where s.code == .conflict && precondition == nil {
                 continue
             } catch {

@@ -101,6 +101,8 @@ public final class WatchCache: Sendable {
         /// The revision just before the oldest event in history: watches from here on resume exactly.
         var oldestResumable: Int64 = 0
         var watchers: [Int: Watcher] = [:]
+        /// Entries of writes answered before their storage event was applied, by key.
+        var written: [String: CacheEntry] = [:]
         var nextWatcherID = 0
         var waiters: [(Int64, CheckedContinuation<Void, any Error>)] = []
         var ready = false
@@ -165,6 +167,7 @@ public final class WatchCache: Sendable {
             let old = s.objects
             s.objects = [:]
             s.byNamespace = [:]
+            s.written = [:]
             for (k, e) in loaded { insert(e, key: k, into: &s) }
             if s.ready {
                 for (k, e) in loaded where old[k]?.revision != e.revision {
@@ -188,10 +191,23 @@ public final class WatchCache: Sendable {
     /// The cache's form of a stored key-value (also used for pages read from storage).
     public func makeEntry(_ kv: KeyValue) -> CacheEntry { entry(for: kv)! }
 
-    private func entry(for kv: KeyValue) -> CacheEntry? {
+    /// The entry for what a write just stored, built from the object the writer holds parsed.
+    /// The cache keeps it until the write's storage event arrives, which then need not parse
+    /// the stored bytes again (the event carries the same value at the same revision).
+    public func written(_ kv: KeyValue, object: JSONValue) -> CacheEntry {
+        let e = entry(for: kv, object: object)!
+        state.withLock { s in
+            // Already applied (the event came first): nothing to keep.
+            if s.revision >= kv.modRevision { return }
+            s.written[kv.key] = e
+        }
+        return e
+    }
+
+    private func entry(for kv: KeyValue, object: JSONValue? = nil) -> CacheEntry? {
         let (namespace, name) = resourceKey.split(kv.key, namespaced: namespaced)
         let served = StoredObject.serve(kv.value, revision: kv.modRevision)
-        let facts = (try? JSONValue.parse(kv.value)).map(extract) ?? (labels: [:], fields: [:])
+        let facts = (object ?? (try? JSONValue.parse(kv.value))).map(extract) ?? (labels: [:], fields: [:])
         return CacheEntry(key: kv.key, namespace: namespace, name: name, revision: kv.modRevision,
                           bytes: served, labels: facts.labels, fields: facts.fields)
     }
@@ -199,8 +215,17 @@ public final class WatchCache: Sendable {
     private func apply(_ event: WatchEvent) {
         switch event.kind {
         case .put:
-            guard let e = entry(for: event.kv) else { return }
+            let hinted = state.withLock { s in s.written.removeValue(forKey: event.kv.key) }
+            let e: CacheEntry
+            if let hinted, hinted.revision == event.kv.modRevision {
+                e = hinted
+            } else {
+                guard let parsed = entry(for: event.kv) else { return }
+                e = parsed
+            }
             state.withLock { s in
+                // A write answered between the two locks leaves its entry here: this event is it.
+                if let late = s.written[e.key], late.revision <= event.revision { s.written[e.key] = nil }
                 let previous = s.objects[e.key]
                 insert(e, key: e.key, into: &s)
                 s.revision = max(s.revision, event.revision)
@@ -210,6 +235,7 @@ public final class WatchCache: Sendable {
             }
         case .delete:
             state.withLock { s in
+                s.written[event.key] = nil
                 let previous = s.objects[event.key]
                 remove(event.key, from: &s)
                 s.revision = max(s.revision, event.revision)
@@ -355,6 +381,9 @@ public final class WatchCache: Sendable {
     }
 
     public var count: Int { state.withLock { $0.objects.count } }
+
+    /// Entries kept from writes whose storage event has not been applied yet.
+    var pendingWrittenEntries: Int { state.withLock { $0.written.count } }
 
     // MARK: Watches
 
