@@ -19,6 +19,15 @@ public struct CacheEntry: Sendable {
     public func object() throws -> JSONValue { try JSONValue.parse(bytes) }
 }
 
+/// A write announced to the cache before it is made (see ``WatchCache/expect(key:value:object:)``).
+public struct ExpectedWrite: Sendable {
+    let id: Int
+    let key: String
+    let value: [UInt8]
+    let labels: [String: String]
+    let fields: [String: String]
+}
+
 public struct CacheEvent: Sendable {
     public enum Kind: String, Sendable {
         case added = "ADDED", modified = "MODIFIED", deleted = "DELETED", bookmark = "BOOKMARK"
@@ -101,8 +110,9 @@ public final class WatchCache: Sendable {
         /// The revision just before the oldest event in history: watches from here on resume exactly.
         var oldestResumable: Int64 = 0
         var watchers: [Int: Watcher] = [:]
-        /// Entries of writes answered before their storage event was applied, by key.
-        var written: [String: CacheEntry] = [:]
+        /// Writes about to be made through this cache's registry, by key (the latest one per key).
+        var expected: [String: ExpectedWrite] = [:]
+        var nextExpectedID = 0
         var nextWatcherID = 0
         var waiters: [(Int64, CheckedContinuation<Void, any Error>)] = []
         var ready = false
@@ -167,7 +177,6 @@ public final class WatchCache: Sendable {
             let old = s.objects
             s.objects = [:]
             s.byNamespace = [:]
-            s.written = [:]
             for (k, e) in loaded { insert(e, key: k, into: &s) }
             if s.ready {
                 for (k, e) in loaded where old[k]?.revision != e.revision {
@@ -191,23 +200,38 @@ public final class WatchCache: Sendable {
     /// The cache's form of a stored key-value (also used for pages read from storage).
     public func makeEntry(_ kv: KeyValue) -> CacheEntry { entry(for: kv)! }
 
-    /// The entry for what a write just stored, built from the object the writer holds parsed.
-    /// The cache keeps it until the write's storage event arrives, which then need not parse
-    /// the stored bytes again (the event carries the same value at the same revision).
-    public func written(_ kv: KeyValue, object: JSONValue) -> CacheEntry {
-        let e = entry(for: kv, object: object)!
-        state.withLock { s in
-            // Already applied (the event came first): nothing to keep.
-            if s.revision >= kv.modRevision { return }
-            s.written[kv.key] = e
+    /// Announces a write about to store `value` (the encoding of `object`) at `key`: when its
+    /// storage event arrives with those bytes, the cache takes the labels and fields from here
+    /// instead of parsing the value again. Pair with ``written(_:_:)`` or ``abandon(_:)``.
+    public func expect(key: String, value: [UInt8], object: JSONValue) -> ExpectedWrite {
+        let facts = extract(object)
+        let id = state.withLock { s in
+            s.nextExpectedID += 1
+            s.expected[key] = ExpectedWrite(id: s.nextExpectedID, key: key, value: value, labels: facts.labels, fields: facts.fields)
+            return s.nextExpectedID
         }
-        return e
+        return ExpectedWrite(id: id, key: key, value: value, labels: facts.labels, fields: facts.fields)
     }
 
-    private func entry(for kv: KeyValue, object: JSONValue? = nil) -> CacheEntry? {
+    /// The entry of an announced write that storage answered with `kv`; the announcement ends.
+    public func written(_ kv: KeyValue, _ expected: ExpectedWrite) -> CacheEntry {
+        abandon(expected)
+        let (namespace, name) = resourceKey.split(kv.key, namespaced: namespaced)
+        return CacheEntry(key: kv.key, namespace: namespace, name: name, revision: kv.modRevision,
+                          bytes: StoredObject.serve(kv.value, revision: kv.modRevision), labels: expected.labels, fields: expected.fields)
+    }
+
+    /// Ends an announcement (the write failed or was not made).
+    public func abandon(_ expected: ExpectedWrite) {
+        state.withLock { s in
+            if s.expected[expected.key]?.id == expected.id { s.expected[expected.key] = nil }
+        }
+    }
+
+    private func entry(for kv: KeyValue) -> CacheEntry? {
         let (namespace, name) = resourceKey.split(kv.key, namespaced: namespaced)
         let served = StoredObject.serve(kv.value, revision: kv.modRevision)
-        let facts = (object ?? (try? JSONValue.parse(kv.value))).map(extract) ?? (labels: [:], fields: [:])
+        let facts = (try? JSONValue.parse(kv.value)).map(extract) ?? (labels: [:], fields: [:])
         return CacheEntry(key: kv.key, namespace: namespace, name: name, revision: kv.modRevision,
                           bytes: served, labels: facts.labels, fields: facts.fields)
     }
@@ -215,17 +239,18 @@ public final class WatchCache: Sendable {
     private func apply(_ event: WatchEvent) {
         switch event.kind {
         case .put:
-            let hinted = state.withLock { s in s.written.removeValue(forKey: event.kv.key) }
+            let announced = state.withLock { s in s.expected[event.kv.key] }
             let e: CacheEntry
-            if let hinted, hinted.revision == event.kv.modRevision {
-                e = hinted
+            if let announced, announced.value == event.kv.value {
+                let (namespace, name) = resourceKey.split(event.kv.key, namespaced: namespaced)
+                e = CacheEntry(key: event.kv.key, namespace: namespace, name: name, revision: event.kv.modRevision,
+                               bytes: StoredObject.serve(event.kv.value, revision: event.kv.modRevision),
+                               labels: announced.labels, fields: announced.fields)
             } else {
                 guard let parsed = entry(for: event.kv) else { return }
                 e = parsed
             }
             state.withLock { s in
-                // A write answered between the two locks leaves its entry here: this event is it.
-                if let late = s.written[e.key], late.revision <= event.revision { s.written[e.key] = nil }
                 let previous = s.objects[e.key]
                 insert(e, key: e.key, into: &s)
                 s.revision = max(s.revision, event.revision)
@@ -235,7 +260,6 @@ public final class WatchCache: Sendable {
             }
         case .delete:
             state.withLock { s in
-                s.written[event.key] = nil
                 let previous = s.objects[event.key]
                 remove(event.key, from: &s)
                 s.revision = max(s.revision, event.revision)
@@ -382,8 +406,8 @@ public final class WatchCache: Sendable {
 
     public var count: Int { state.withLock { $0.objects.count } }
 
-    /// Entries kept from writes whose storage event has not been applied yet.
-    var pendingWrittenEntries: Int { state.withLock { $0.written.count } }
+    /// Writes announced and not yet answered or abandoned.
+    var pendingExpectedWrites: Int { state.withLock { $0.expected.count } }
 
     // MARK: Watches
 

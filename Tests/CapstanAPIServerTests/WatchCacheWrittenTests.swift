@@ -25,18 +25,23 @@ struct WatchCacheWrittenTests {
         try await body(storage, cache)
     }
 
-    @Test func aWriteAnsweredBeforeItsEventIsServedAndWatchedTheSame() async throws {
+    @Test func announcedWritesAreServedAndWatchedAsStored() async throws {
         try await withCache { storage, cache in
             let watch = try cache.watch(filter: WatchFilter(namespace: "ns", matches: { $0.labels["app"] == "web" }), after: nil)
             defer { watch.stop() }
             for (i, label) in ["web", "db", "web"].enumerated() {
                 let object = Self.object("c\(i)", label: label)
-                let kv = try await storage.create(Self.key.key(namespace: "ns", name: "c\(i)"), value: StoredObject.encode(object), lease: 0)
-                let entry = cache.written(kv, object: object)
+                let key = Self.key.key(namespace: "ns", name: "c\(i)")
+                let bytes = StoredObject.encode(object)
+                let expected = cache.expect(key: key, value: bytes, object: object)
+                let kv = try await storage.create(key, value: bytes, lease: 0)
+                let entry = cache.written(kv, expected)
                 #expect(entry.labels == ["app": label])
                 #expect(entry.bytes == StoredObject.serve(kv.value, revision: kv.modRevision))
                 try await cache.wait(forRevision: kv.modRevision)
-                #expect(cache.get(namespace: "ns", name: "c\(i)")?.labels == ["app": label])
+                let cached = try #require(cache.get(namespace: "ns", name: "c\(i)"))
+                #expect(cached.labels == ["app": label])
+                #expect(cached.bytes == entry.bytes)
             }
             var names: [String] = []
             for try await event in watch.events {
@@ -44,22 +49,21 @@ struct WatchCacheWrittenTests {
                 if names.count == 2 { break }
             }
             #expect(names == ["c0", "c2"])
-            #expect(cache.pendingWrittenEntries == 0)
+            #expect(cache.pendingExpectedWrites == 0)
         }
     }
 
-    @Test func aWriteAnsweredAfterItsEventKeepsNothing() async throws {
+    @Test func anAnnouncementThatDoesNotMatchTheStoredBytesIsNotUsed() async throws {
         try await withCache { storage, cache in
-            let object = Self.object("late", label: "web")
-            let kv = try await storage.create(Self.key.key(namespace: "ns", name: "late"), value: StoredObject.encode(object), lease: 0)
+            let key = Self.key.key(namespace: "ns", name: "x")
+            // Announced as "web", but another writer stores "db": the cache must read what was stored.
+            let announced = cache.expect(key: key, value: StoredObject.encode(Self.object("x", label: "web")),
+                                         object: Self.object("x", label: "web"))
+            let kv = try await storage.create(key, value: StoredObject.encode(Self.object("x", label: "db")), lease: 0)
             try await cache.wait(forRevision: kv.modRevision)
-            _ = cache.written(kv, object: object)
-            #expect(cache.pendingWrittenEntries == 0)
-            // A stale entry is never used for a later event of the same key.
-            let newer = Self.object("late", label: "db")
-            let kv2 = try await storage.update(kv.key, value: StoredObject.encode(newer), expectedModRevision: kv.modRevision, lease: 0)
-            try await cache.wait(forRevision: kv2.modRevision)
-            #expect(cache.get(namespace: "ns", name: "late")?.labels == ["app": "db"])
+            #expect(cache.get(namespace: "ns", name: "x")?.labels == ["app": "db"])
+            cache.abandon(announced)
+            #expect(cache.pendingExpectedWrites == 0)
         }
     }
 }
