@@ -68,6 +68,9 @@ struct WatchTests {
             try await s.http.create(Self.cms, Fixtures.configMap("one"))
             try await s.http.create(Self.cms, Fixtures.configMap("two"))
             try await watching(s, Self.cms + "?watch=true&fieldSelector=" + q("metadata.name=two")) { w in
+                // The initial ADDED shows the watch is in place; a patch sent before that would be
+                // folded into the initial state and never arrive as MODIFIED.
+                _ = await w.waitForEvents(1)
                 _ = try await s.http.patch(Self.cms + "/one", ["data": ["k": "1"]])
                 _ = try await s.http.patch(Self.cms + "/two", ["data": ["k": "2"]])
                 let events = await w.waitForEvents(2)
