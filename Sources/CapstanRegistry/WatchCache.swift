@@ -29,6 +29,15 @@ public struct CachePage: Sendable {
     public let remaining: Int?
 }
 
+/// A write announced to the cache before it is made (see ``WatchCache/expect(key:value:object:)``).
+public struct ExpectedWrite: Sendable {
+    let id: Int
+    let key: String
+    let value: [UInt8]
+    let labels: [String: String]
+    let fields: [String: String]
+}
+
 public struct CacheEvent: Sendable {
     public enum Kind: String, Sendable {
         case added = "ADDED", modified = "MODIFIED", deleted = "DELETED", bookmark = "BOOKMARK"
@@ -112,6 +121,9 @@ public final class WatchCache: Sendable {
         /// The revision just before the oldest event in history: watches from here on resume exactly.
         var oldestResumable: Int64 = 0
         var watchers: [Int: Watcher] = [:]
+        /// Writes about to be made through this cache's registry, by key (the latest one per key).
+        var expected: [String: ExpectedWrite] = [:]
+        var nextExpectedID = 0
         var nextWatcherID = 0
         var waiters: [(Int64, CheckedContinuation<Void, any Error>)] = []
         var ready = false
@@ -199,6 +211,34 @@ public final class WatchCache: Sendable {
     /// The cache's form of a stored key-value (also used for pages read from storage).
     public func makeEntry(_ kv: KeyValue) -> CacheEntry { entry(for: kv)! }
 
+    /// Announces a write about to store `value` (the encoding of `object`) at `key`: when its
+    /// storage event arrives with those bytes, the cache takes the labels and fields from here
+    /// instead of parsing the value again. Pair with ``written(_:_:)`` or ``abandon(_:)``.
+    public func expect(key: String, value: [UInt8], object: JSONValue) -> ExpectedWrite {
+        let facts = extract(object)
+        let id = state.withLock { s in
+            s.nextExpectedID += 1
+            s.expected[key] = ExpectedWrite(id: s.nextExpectedID, key: key, value: value, labels: facts.labels, fields: facts.fields)
+            return s.nextExpectedID
+        }
+        return ExpectedWrite(id: id, key: key, value: value, labels: facts.labels, fields: facts.fields)
+    }
+
+    /// The entry of an announced write that storage answered with `kv`; the announcement ends.
+    public func written(_ kv: KeyValue, _ expected: ExpectedWrite) -> CacheEntry {
+        abandon(expected)
+        let (namespace, name) = resourceKey.split(kv.key, namespaced: namespaced)
+        return CacheEntry(key: kv.key, namespace: namespace, name: name, revision: kv.modRevision,
+                          bytes: StoredObject.serve(kv.value, revision: kv.modRevision), labels: expected.labels, fields: expected.fields)
+    }
+
+    /// Ends an announcement (the write failed or was not made).
+    public func abandon(_ expected: ExpectedWrite) {
+        state.withLock { s in
+            if s.expected[expected.key]?.id == expected.id { s.expected[expected.key] = nil }
+        }
+    }
+
     private func entry(for kv: KeyValue) -> CacheEntry? {
         let (namespace, name) = resourceKey.split(kv.key, namespaced: namespaced)
         let served = StoredObject.serve(kv.value, revision: kv.modRevision)
@@ -210,7 +250,17 @@ public final class WatchCache: Sendable {
     private func apply(_ event: WatchEvent) {
         switch event.kind {
         case .put:
-            guard let e = entry(for: event.kv) else { return }
+            let announced = state.withLock { s in s.expected[event.kv.key] }
+            let e: CacheEntry
+            if let announced, announced.value == event.kv.value {
+                let (namespace, name) = resourceKey.split(event.kv.key, namespaced: namespaced)
+                e = CacheEntry(key: event.kv.key, namespace: namespace, name: name, revision: event.kv.modRevision,
+                               bytes: StoredObject.serve(event.kv.value, revision: event.kv.modRevision),
+                               labels: announced.labels, fields: announced.fields)
+            } else {
+                guard let parsed = entry(for: event.kv) else { return }
+                e = parsed
+            }
             state.withLock { s in
                 let previous = s.objects[e.key]
                 insert(e, key: e.key, into: &s)
@@ -378,6 +428,9 @@ public final class WatchCache: Sendable {
     }
 
     public var count: Int { state.withLock { $0.objects.count } }
+
+    /// Writes announced and not yet answered or abandoned.
+    var pendingExpectedWrites: Int { state.withLock { $0.expected.count } }
 
     // MARK: Watches
 
