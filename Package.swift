@@ -48,6 +48,15 @@ let package = Package(
         .target(name: "CapstanTables", dependencies: ["CapstanAPI", "CapstanAPIMachinery"], swiftSettings: strict),
         // The storage protocol and its in-memory reference implementation.
         .target(name: "CapstanStorage", swiftSettings: strict),
+        // The system zlib (Debian: zlib1g-dev), for SPDY header compression.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // SPDY/3.1 (kubectl's exec fallback and port-forward): frame codec, compressed header
+        // blocks, and the session state machine with flow control. Bytes in, events and bytes out.
+        .target(
+            name: "CapstanSPDY",
+            dependencies: ["CZlib", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
 
         // MARK: Implementations
         .target(
@@ -176,7 +185,7 @@ let package = Package(
             name: "CapstanNodeAgent",
             dependencies: [
                 "CapstanContainerRuntime", "CapstanControllerRuntime", "CapstanClient", "CapstanAPI", "CapstanAPIMachinery",
-                "CapstanPKI", .product(name: "Logging", package: "swift-log"),
+                "CapstanPKI", "CapstanSPDY", .product(name: "Logging", package: "swift-log"),
             ] + nio,
             // Swift 6.3.1's optimizer crashes (signal 11, LLVM coroutine splitting) on this module's
             // async actor methods; it is built unoptimized in release until the toolchain is fixed.
@@ -229,6 +238,7 @@ let package = Package(
         .testTarget(name: "CapstanDiscoveryTests", dependencies: ["CapstanDiscovery"], swiftSettings: strict),
         .testTarget(name: "CapstanTablesTests", dependencies: ["CapstanTables"], swiftSettings: strict),
         .testTarget(name: "CapstanPKITests", dependencies: ["CapstanPKI"], swiftSettings: strict),
+        .testTarget(name: "CapstanSPDYTests", dependencies: ["CapstanSPDY"], swiftSettings: strict),
         .testTarget(
             name: "CapstanStorageTests",
             dependencies: ["CapstanStorage", "CapstanStorageSQLite", "CapstanStorageConformance"],
