@@ -272,7 +272,10 @@ let package = Package(
         .testTarget(name: "CapstanIntegrationTests", swiftSettings: strict),
         .testTarget(
             name: "CapstanNodeAgentTests",
-            dependencies: ["CapstanNodeAgent", "CapstanRuntimeOCI", "CapstanContainerRuntime", "CapstanTesting"],
+            dependencies: [
+                "CapstanNodeAgent", "CapstanRuntimeOCI", "CapstanContainerRuntime", "CapstanTesting", "CapstanSPDY",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
