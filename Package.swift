@@ -186,6 +186,7 @@ let package = Package(
             dependencies: [
                 "CapstanContainerRuntime", "CapstanControllerRuntime", "CapstanClient", "CapstanAPI", "CapstanAPIMachinery",
                 "CapstanPKI", "CapstanSPDY", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
             ] + nio,
             // Swift 6.3.1's optimizer crashes (signal 11, LLVM coroutine splitting) on this module's
             // async actor methods; it is built unoptimized in release until the toolchain is fixed.
@@ -275,6 +276,7 @@ let package = Package(
             dependencies: [
                 "CapstanNodeAgent", "CapstanRuntimeOCI", "CapstanContainerRuntime", "CapstanTesting", "CapstanSPDY",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
