@@ -160,10 +160,11 @@ actor SPDYConnection {
         fail(id, SPDYStreamError("stream \(id) was reset (\(status))"))
     }
 
-    /// Forgets a stream its owner is done with (both sides finished, or abandoned).
+    /// Forgets a stream its owner is done with. Its side is half-closed if it was not yet (not
+    /// reset: the peer may still be sending its last bytes, which are then dropped).
     func release(_ id: UInt32) {
         if session.isOpen(id) {
-            session.reset(id, status: .cancel)
+            try? session.finish(id)
             flush()
         }
         inboxes[id] = nil
