@@ -134,6 +134,15 @@ final class ResizeRecordingSession: ExecSession {
         #expect(RemoteCommandProtocol.v1.errorStreamMessage(exitCode: nil, failure: "no such container") == "no such container")
     }
 
+    @Test func requestsAreReadFromTheQuery() throws {
+        #expect(try ExecRequest(query: "command=sh&command=-c&command=echo%20a+b&container=c&stderr=true&stdout=true") ==
+                ExecRequest(command: ["sh", "-c", "echo a b"], stdin: false, stdout: true, stderr: true, tty: false))
+        #expect(try ExecRequest(query: "command=sh&stdin=1&tty=true&stdout=true").tty)
+        #expect(throws: ExecRequestError.self) { try ExecRequest(query: "stdout=true") }
+        #expect(throws: ExecRequestError.self) { try ExecRequest(query: "command=ls") }
+        #expect(throws: ExecRequestError.self) { try ExecRequest(query: "command=ls&stdout=yes") }
+    }
+
     @Test func resizeObjectsAreSplitFromAnyChunking() {
         var decoder = TerminalSizeDecoder()
         let text = Array(#"{"Width":80,"Height":24}{"Width":120,"Height":40}"#.utf8) + Array(#"{"Width":1"#.utf8)

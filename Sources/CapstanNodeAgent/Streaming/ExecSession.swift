@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 
 /// What a streaming exec (or attach) asks for: the command and which standard streams the
@@ -37,4 +38,40 @@ struct TerminalSize: Hashable, Sendable, Codable {
         case width = "Width"
         case height = "Height"
     }
+}
+
+extension ExecRequest {
+    /// Reads the exec/attach query kubectl sends (`command=ls&command=/&stdin=true&stdout=true&
+    /// stderr=true&tty=false&container=c`). At least one `command` is required for exec.
+    init(query: String, requireCommand: Bool = true) throws(ExecRequestError) {
+        var command: [String] = []
+        var flags: [String: Bool] = [:]
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = String(parts[0]).removingPercentEncoding ?? String(parts[0])
+            let value = parts.count > 1 ? (String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(parts[1])) : ""
+            switch name {
+            case "command": command.append(value)
+            case "stdin", "stdout", "stderr", "tty":
+                guard let flag = ["true": true, "1": true, "false": false, "0": false, "": true][value] else {
+                    throw ExecRequestError("\(name)=\(value) is not a boolean")
+                }
+                flags[name] = flag
+            default: break
+            }
+        }
+        if requireCommand && command.isEmpty { throw ExecRequestError("you must specify at least one command for the container") }
+        let request = ExecRequest(command: command, stdin: flags["stdin"] ?? false, stdout: flags["stdout"] ?? false,
+                                  stderr: flags["stderr"] ?? false, tty: flags["tty"] ?? false)
+        guard request.stdin || request.stdout || request.stderr else {
+            throw ExecRequestError("you must specify at least one of stdin, stdout, stderr")
+        }
+        self = request
+    }
+}
+
+/// A malformed exec/attach request (answered with 400 Bad Request).
+struct ExecRequestError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

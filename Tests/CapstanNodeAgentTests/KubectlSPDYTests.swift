@@ -20,7 +20,7 @@ private final class FakeAPIHandler: ChannelInboundHandler, RemovableChannelHandl
     static let documents: [String: String] = [
         "/api": #"{"kind":"APIVersions","versions":["v1"],"serverAddressByClientCIDRs":[{"clientCIDR":"0.0.0.0/0","serverAddress":"127.0.0.1"}]}"#,
         "/apis": #"{"kind":"APIGroupList","apiVersion":"v1","groups":[]}"#,
-        "/api/v1": #"{"kind":"APIResourceList","groupVersion":"v1","resources":[{"name":"pods","singularName":"pod","namespaced":true,"kind":"Pod","verbs":["get","list"],"shortNames":["po"]},{"name":"pods/portforward","singularName":"","namespaced":true,"kind":"PodPortForwardOptions","verbs":["create","get"]}]}"#,
+        "/api/v1": #"{"kind":"APIResourceList","groupVersion":"v1","resources":[{"name":"pods","singularName":"pod","namespaced":true,"kind":"Pod","verbs":["get","list"],"shortNames":["po"]},{"name":"pods/portforward","singularName":"","namespaced":true,"kind":"PodPortForwardOptions","verbs":["create","get"]},{"name":"pods/exec","singularName":"","namespaced":true,"kind":"PodExecOptions","verbs":["create","get"]}]}"#,
         "/api/v1/namespaces/default/pods/web": #"{"kind":"Pod","apiVersion":"v1","metadata":{"name":"web","namespace":"default","uid":"u1"},"spec":{"containers":[{"name":"c","image":"busybox"}]},"status":{"phase":"Running","podIP":"127.0.0.1"}}"#,
     ]
 
@@ -45,30 +45,51 @@ private final class FakeAPIHandler: ChannelInboundHandler, RemovableChannelHandl
     }
 }
 
-/// `Upgrade: SPDY/3.1` with the port-forward protocol: answer 101, then SPDY on the socket.
-private struct SPDYPortForwardUpgrader: HTTPServerProtocolUpgrader, Sendable {
-    let serve: @Sendable (NIOAsyncChannel<ByteBuffer, ByteBuffer>) -> Void
+/// `Upgrade: SPDY/3.1` for `…/portforward` (protocol `portforward.k8s.io`) or `…/exec`
+/// (remote-command versions): answer 101 with the chosen protocol, then SPDY on the socket.
+private struct SPDYUpgrader: HTTPServerProtocolUpgrader, Sendable {
+    let servePortForward: @Sendable (NIOAsyncChannel<ByteBuffer, ByteBuffer>) -> Void
+    let serveExec: @Sendable (NIOAsyncChannel<ByteBuffer, ByteBuffer>, RemoteCommandProtocol, ExecRequest) -> Void
     let supportedProtocol = "SPDY/3.1"
     // NIO wants required headers named in `Connection` too, which kubectl does not do; the
     // protocol header is checked in buildUpgradeResponse instead.
     let requiredUpgradeHeaders: [String] = []
 
+    private func offered(_ head: HTTPRequestHead) -> [String] {
+        head.headers["X-Stream-Protocol-Version"].flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+
+    private func split(_ uri: String) -> (path: String, query: String) {
+        let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
+    }
+
     func buildUpgradeResponse(channel: any Channel, upgradeRequest: HTTPRequestHead,
                               initialResponseHeaders: HTTPHeaders) -> EventLoopFuture<HTTPHeaders> {
-        let offered = upgradeRequest.headers["X-Stream-Protocol-Version"].flatMap { $0.split(separator: ",") }
-            .map { $0.trimmingCharacters(in: .whitespaces) }
-        guard offered.contains("portforward.k8s.io") else {
-            return channel.eventLoop.makeFailedFuture(SPDYStreamError("no supported stream protocol in \(offered)"))
-        }
         var headers = initialResponseHeaders
-        headers.add(name: "X-Stream-Protocol-Version", value: "portforward.k8s.io")
+        let (path, query) = split(upgradeRequest.uri)
+        if path.hasSuffix("/portforward"), offered(upgradeRequest).contains("portforward.k8s.io") {
+            headers.add(name: "X-Stream-Protocol-Version", value: "portforward.k8s.io")
+        } else if path.hasSuffix("/exec"), let version = RemoteCommandProtocol.negotiate(offered(upgradeRequest)),
+                  (try? ExecRequest(query: query)) != nil {
+            headers.add(name: "X-Stream-Protocol-Version", value: version.rawValue)
+        } else {
+            return channel.eventLoop.makeFailedFuture(SPDYStreamError("no supported stream protocol in \(offered(upgradeRequest))"))
+        }
         return channel.eventLoop.makeSucceededFuture(headers)
     }
 
     func upgrade(context: ChannelHandlerContext, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<Void> {
         let channel = context.channel
+        let (path, query) = split(upgradeRequest.uri)
+        let version = RemoteCommandProtocol.negotiate(offered(upgradeRequest))
         return channel.pipeline.removeHandler(name: "api").flatMapThrowing {
-            serve(try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel))
+            let bytes = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+            if path.hasSuffix("/exec"), let version {
+                serveExec(bytes, version, try ExecRequest(query: query))
+            } else {
+                servePortForward(bytes)
+            }
         }
     }
 }
@@ -87,6 +108,19 @@ private func withFakeAPIServer<T: Sendable>(_ body: (Int, @Sendable () -> [Strin
             try? await channel.executeThenClose { inbound, outbound in
                 let spdy = SPDYConnection(role: .server)
                 async let served: Void = handler.serve(spdy)
+                try? await spdy.run(inbound: inbound, write: { try await outbound.write($0) })
+                await served
+            }
+        }
+        connections.withLock { $0.append(task) }
+    }
+    let serveExec: @Sendable (NIOAsyncChannel<ByteBuffer, ByteBuffer>, RemoteCommandProtocol, ExecRequest) -> Void = { channel, version, request in
+        served.kinds.withLock { $0.append("spdy-exec \(version.rawValue)") }
+        let task = Task<Void, Never> {
+            try? await channel.executeThenClose { inbound, outbound in
+                let spdy = SPDYConnection(role: .server)
+                let exec = SPDYExecHandler(version: version, request: request, start: { try ProcessExecSession($0.command) }, clock: .system)
+                async let served: Void = exec.serve(spdy)
                 try? await spdy.run(inbound: inbound, write: { try await outbound.write($0) })
                 await served
             }
@@ -120,7 +154,7 @@ private func withFakeAPIServer<T: Sendable>(_ body: (Int, @Sendable () -> [Strin
         .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
         .childChannelInitializer { channel in
             channel.pipeline.configureHTTPServerPipeline(
-                withServerUpgrade: (upgraders: [SPDYPortForwardUpgrader(serve: serveSPDY), webSocket], completionHandler: { _ in })
+                withServerUpgrade: (upgraders: [SPDYUpgrader(servePortForward: serveSPDY, serveExec: serveExec), webSocket], completionHandler: { _ in })
             ).flatMapThrowing {
                 try channel.pipeline.syncOperations.addHandler(FakeAPIHandler(), name: "api")
             }
@@ -151,6 +185,13 @@ private func lines(of handle: FileHandle) -> AsyncStream<String> {
     }
 }
 
+/// Everything a child process writes to `handle`, read on a thread of its own.
+private func readToEnd(_ handle: FileHandle) async -> Data {
+    await withCheckedContinuation { continuation in
+        Thread { continuation.resume(returning: handle.readDataToEndOfFile()) }.start()
+    }
+}
+
 extension Tag {
     /// Drives the real kubectl binary.
     @Tag static var kubectl: Self
@@ -158,8 +199,8 @@ extension Tag {
 
 private let kubectlBinaries = ["1.30", "1.33"].map { "/usr/lib/google-cloud-sdk/bin/kubectl.\($0)" }
 
-@Suite(.serialized, .tags(.kubectl), .enabled(if: kubectlBinaries.allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }))
-struct KubectlPortForwardTests {
+@Suite(.serialized, .tags(.kubectl), .enabled(if: (kubectlBinaries + ["/usr/lib/google-cloud-sdk/bin/kubectl.1.29"]).allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }))
+struct KubectlSPDYTests {
     /// kubectl 1.30 speaks raw SPDY; 1.33 tunnels SPDY in WebSocket.
     @Test(arguments: kubectlBinaries)
     func realKubectlForwardsALocalConnection(binary: String) async throws {
@@ -193,6 +234,38 @@ struct KubectlPortForwardTests {
                     // One session for all three connections, over the transport this version uses.
                     #expect(served() == [binary.hasSuffix("1.30") ? "spdy" : "websocket"])
                 }
+            }
+        }
+    }
+
+    /// kubectl 1.29 execs over SPDY only (offering v5 first); 1.33 tries WebSocket, is refused
+    /// here, and falls back to SPDY.
+    @Test(arguments: [("1.29", "v5.channel.k8s.io"), ("1.33", "v5.channel.k8s.io")])
+    func realKubectlExecsOverSPDY(version: String, expectedProtocol: String) async throws {
+        let binary = "/usr/lib/google-cloud-sdk/bin/kubectl.\(version)"
+        try #require(FileManager.default.isExecutableFile(atPath: binary))
+        try await withFakeAPIServer { apiPort, served in
+            try await withTemporaryKubeconfig(apiPort: apiPort) { kubeconfig in
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: binary)
+                process.arguments = ["--kubeconfig", kubeconfig, "exec", "-i", "web", "--", "sh", "-c", "tr a-z A-Z; echo to-stderr >&2; exit 3"]
+                let input = Pipe(), out = Pipe(), err = Pipe()
+                process.standardInput = input
+                process.standardOutput = out
+                process.standardError = err
+                try process.run()
+                try input.fileHandleForWriting.write(contentsOf: Data("hello from kubectl \(version)\n".utf8))
+                try input.fileHandleForWriting.close()
+                // Blocking reads on threads of their own: the cooperative pool serves the API.
+                async let stdout = readToEnd(out.fileHandleForReading)
+                async let stderr = readToEnd(err.fileHandleForReading)
+                let (outData, errData) = await (stdout, stderr)
+                process.waitUntilExit()
+                let errText = String(decoding: errData, as: UTF8.self)
+                #expect(String(decoding: outData, as: UTF8.self) == "HELLO FROM KUBECTL \(version)\n")
+                #expect(errText.contains("to-stderr"))
+                #expect(process.terminationStatus == 3, "stderr: \(errText)")
+                #expect(served() == ["spdy-exec \(expectedProtocol)"])
             }
         }
     }
