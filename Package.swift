@@ -76,6 +76,7 @@ let package = Package(
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
@@ -120,12 +121,16 @@ let package = Package(
         ),
 
         // MARK: Adapters
+        // HTTP upgrades as raw byte connections: taking a server connection out of HTTP, dialing
+        // an upgrading backend, splicing two connections (exec/attach/port-forward streams).
+        .target(name: "CapstanHTTPUpgrade", dependencies: nio, swiftSettings: strict),
         // The Kubernetes REST API over HTTPS.
         .target(
             name: "CapstanAPIServer",
             dependencies: [
                 "CapstanAPI", "CapstanAPIMachinery", "CapstanDiscovery", "CapstanTables", "CapstanRegistry",
                 "CapstanStorage", "CapstanStorageSQLite", "CapstanStorageEtcd", "CapstanPKI", "CapstanProtobuf", "CapstanClient",
+                "CapstanHTTPUpgrade",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -185,8 +190,9 @@ let package = Package(
             name: "CapstanNodeAgent",
             dependencies: [
                 "CapstanContainerRuntime", "CapstanControllerRuntime", "CapstanClient", "CapstanAPI", "CapstanAPIMachinery",
-                "CapstanPKI", "CapstanSPDY", .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOWebSocket", package: "swift-nio"),
+                "CapstanPKI", "CapstanHTTPUpgrade", "CapstanSPDY", .product(name: "Logging", package: "swift-log"),
+                // SHA-1 for the WebSocket handshake.
+                .product(name: "Crypto", package: "swift-crypto"),
             ] + nio,
             // Swift 6.3.1's optimizer crashes (signal 11, LLVM coroutine splitting) on this module's
             // async actor methods; it is built unoptimized in release until the toolchain is fixed.
@@ -247,7 +253,10 @@ let package = Package(
         ),
         .testTarget(
             name: "CapstanStorageEtcdTests",
-            dependencies: ["CapstanStorage", "CapstanStorageEtcd", "CapstanStorageConformance"],
+            dependencies: [
+                "CapstanStorage", "CapstanStorageEtcd", "CapstanStorageConformance",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(name: "CapstanProtobufTests", dependencies: ["CapstanProtobuf", "CapstanAPI"], swiftSettings: strict),
@@ -274,9 +283,9 @@ let package = Package(
         .testTarget(
             name: "CapstanNodeAgentTests",
             dependencies: [
-                "CapstanNodeAgent", "CapstanRuntimeOCI", "CapstanContainerRuntime", "CapstanTesting", "CapstanSPDY",
+                "CapstanNodeAgent", "CapstanRuntimeOCI", "CapstanContainerRuntime", "CapstanTesting", "CapstanHTTPUpgrade", "CapstanSPDY",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOWebSocket", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strict
         ),
@@ -287,7 +296,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CapstanAPIServerTests",
-            dependencies: ["CapstanAPIServer", "CapstanRegistry", "CapstanStorage", "CapstanStorageEtcd", "CapstanPKI"],
+            dependencies: ["CapstanAPIServer", "CapstanRegistry", "CapstanStorage", "CapstanStorageEtcd", "CapstanPKI", "CapstanHTTPUpgrade"],
             swiftSettings: strict
         ),
     ],

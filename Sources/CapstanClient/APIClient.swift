@@ -99,7 +99,8 @@ public final class APIClient: Sendable {
         self.address = address
         let factory = try ConnectionFactory(configuration: configuration, address: address, group: eventLoopGroup)
         self.factory = factory
-        self.pool = ConnectionPool(factory: factory, maxConnections: configuration.maxConnections, logger: logger)
+        self.pool = ConnectionPool(factory: factory, maxConnections: configuration.maxConnections,
+                                   maxIdle: configuration.maxIdleConnections, logger: logger)
         self.requestTimeout = configuration.requestTimeout.map(\.timeAmount)
         var headers = HTTPHeaders()
         headers.add(name: "host", value: address.hostHeader)

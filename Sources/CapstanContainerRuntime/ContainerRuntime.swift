@@ -40,6 +40,15 @@ public protocol ContainerRuntime: Sendable {
     /// Runs `command` in a running container and collects its output (exec probes).
     /// A command still running after `timeout` is killed and `ExecResult.timedOut` is set.
     func execSync(_ id: String, command: [String], timeout: Duration) async throws -> ExecResult
+    /// Starts `request.command` in a running container and streams it (`kubectl exec`).
+    /// Throws `notFound` for an unknown container, `failedPrecondition` when it is not running,
+    /// `invalidArgument` for an empty command; a command that cannot be started ends with
+    /// exit code 126/127 and the runtime's message on stderr.
+    func exec(_ id: String, _ request: ExecRequest) async throws -> any ExecSession
+    /// The stdin of a running container created with `ContainerConfig.stdin` (`kubectl attach
+    /// -i`); its output is in its log. Throws `notFound`, or `failedPrecondition` when the
+    /// container is not running or has no stdin.
+    func attachStdin(_ id: String) async throws -> any ContainerInput
 }
 
 /// Image management the agent drives (pull before create; GC).

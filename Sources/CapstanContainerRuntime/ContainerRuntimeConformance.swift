@@ -16,22 +16,26 @@ public enum ContainerRuntimeConformance {
         public var run: [String]
         /// Runs until SIGKILL (ignores SIGTERM).
         public var ignoreTerm: [String]
+        /// Copies stdin to stdout until end of file, then exits 0.
+        public var cat: [String]
 
         public init(
             exit: @escaping @Sendable (Int32) -> [String], echo: @escaping @Sendable (String) -> [String],
-            echoStderr: @escaping @Sendable (String) -> [String], run: [String], ignoreTerm: [String]
+            echoStderr: @escaping @Sendable (String) -> [String], run: [String], ignoreTerm: [String], cat: [String] = ["cat"]
         ) {
             self.exit = exit
             self.echo = echo
             self.echoStderr = echoStderr
             self.run = run
             self.ignoreTerm = ignoreTerm
+            self.cat = cat
         }
 
         /// Commands for the fake runtime.
         public static let fake = Commands(
             exit: { ["fake", "exit", String($0)] }, echo: { ["fake", "echo", $0] },
-            echoStderr: { ["fake", "echo", $0] }, run: ["fake", "run"], ignoreTerm: ["fake", "ignore-term"]
+            echoStderr: { ["fake", "stderr", $0] }, run: ["fake", "run"], ignoreTerm: ["fake", "ignore-term"],
+            cat: ["fake", "cat"]
         )
 
         /// Commands for a busybox image (sh, echo, sleep).
@@ -39,7 +43,7 @@ public enum ContainerRuntimeConformance {
             exit: { ["/bin/sh", "-c", "exit \($0)"] }, echo: { ["/bin/echo", $0] },
             echoStderr: { ["/bin/sh", "-c", "echo \"$0\" >&2", $0] },
             run: ["/bin/sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"],
-            ignoreTerm: ["/bin/sleep", "3600"]
+            ignoreTerm: ["/bin/sleep", "3600"], cat: ["/bin/cat"]
         )
     }
 
@@ -74,6 +78,7 @@ public enum ContainerRuntimeConformance {
     public enum Case: String, Sendable, CaseIterable, CustomStringConvertible {
         case sandboxLifecycle, unknownIDs, containerLifecycle, exitCodes, logs, stopEscalates
         case stopSandboxStopsContainers, execSync, listFilters, missingImage, removeRunningContainer
+        case execStreams, execTerminal, attachStdin
 
         public var description: String { rawValue }
     }
@@ -91,6 +96,9 @@ public enum ContainerRuntimeConformance {
         case .listFilters: try await listFilters(fixture)
         case .missingImage: try await missingImage(fixture)
         case .removeRunningContainer: try await removeRunningContainer(fixture)
+        case .execStreams: try await execStreams(fixture)
+        case .execTerminal: try await execTerminal(fixture)
+        case .attachStdin: try await attachStdin(fixture)
         }
     }
 
@@ -247,6 +255,88 @@ public enum ContainerRuntimeConformance {
             try check(try await rt.containerStatus(id).state == .running, "exec stopped the container")
             try await rt.stopContainer(id, timeout: .seconds(5))
         }
+    }
+
+    static func execStreams(_ f: Fixture) async throws {
+        try await withSandbox(f, "execstream") { rt, sandbox in
+            let id = try await rt.createContainer(in: sandbox, ContainerConfig(name: "app", image: f.image, command: f.commands.run))
+            try await expectCode(.notFound) { _ = try await rt.exec("no-such-container", ExecRequest(command: f.commands.echo("x"))) }
+            try await expectCode(.failedPrecondition) { _ = try await rt.exec(id, ExecRequest(command: f.commands.echo("x"))) }
+            try await rt.startContainer(id)
+            try await expectCode(.invalidArgument) { _ = try await rt.exec(id, ExecRequest(command: [])) }
+
+            let echo = try await collect(try await rt.exec(id, ExecRequest(command: f.commands.echo("streamed hello"))))
+            try check(echo.stdout == "streamed hello\n" && echo.stderr.isEmpty && echo.code == 0, "exec echo: \(echo)")
+            let failing = try await collect(try await rt.exec(id, ExecRequest(command: f.commands.exit(3))))
+            try check(failing.code == 3 && failing.stdout.isEmpty, "exec exit 3: \(failing)")
+            let toStderr = try await collect(try await rt.exec(id, ExecRequest(command: f.commands.echoStderr("to stderr"))))
+            try check(toStderr.stderr == "to stderr\n" && toStderr.stdout.isEmpty && toStderr.code == 0, "exec stderr: \(toStderr)")
+
+            // stdin: what is written comes back from cat; closing stdin ends it.
+            let cat = try await rt.exec(id, ExecRequest(command: f.commands.cat, stdin: true))
+            try await cat.writeStdin(Array("line one\n".utf8))
+            var iterator = cat.stdout.makeAsyncIterator()
+            var echoed: [UInt8] = []
+            while echoed.count < 9, let chunk = await iterator.next() { echoed += chunk }
+            try check(String(decoding: echoed, as: UTF8.self) == "line one\n", "cat echoed \(String(decoding: echoed, as: UTF8.self))")
+            try await cat.writeStdin(Array("line two\n".utf8))
+            await cat.closeStdin()
+            while let chunk = await iterator.next() { echoed += chunk }
+            try check(String(decoding: echoed, as: UTF8.self) == "line one\nline two\n", "cat output \(String(decoding: echoed, as: UTF8.self))")
+            try check(await cat.wait() == 0, "cat exit code")
+
+            // A process still running is killed by terminate().
+            let long = try await rt.exec(id, ExecRequest(command: f.commands.ignoreTerm))
+            await long.terminate()
+            let code = await long.wait()
+            try check(code == 137, "terminated exec exit code \(code)")
+            try check(try await rt.containerStatus(id).state == .running, "exec stopped the container")
+            try await rt.stopContainer(id, timeout: .seconds(5))
+        }
+    }
+
+    static func execTerminal(_ f: Fixture) async throws {
+        try await withSandbox(f, "exectty") { rt, sandbox in
+            let id = try await rt.createContainer(in: sandbox, ContainerConfig(name: "app", image: f.image, command: f.commands.run))
+            try await rt.startContainer(id)
+            let session = try await rt.exec(id, ExecRequest(command: f.commands.echoStderr("on a terminal"), tty: true, stdin: true))
+            await session.resize(TerminalSize(width: 100, height: 30))
+            let result = try await collect(session)
+            try check(result.stdout == "on a terminal\r\n" && result.stderr.isEmpty && result.code == 0, "exec tty: \(result)")
+            try await rt.stopContainer(id, timeout: .seconds(5))
+        }
+    }
+
+    static func attachStdin(_ f: Fixture) async throws {
+        try await withSandbox(f, "attach") { rt, sandbox in
+            let path = f.logDirectory + "/attach-\(UInt32.random(in: 0 ... .max))/app/0.log"
+            let id = try await rt.createContainer(in: sandbox, ContainerConfig(name: "app", image: f.image, command: f.commands.cat, logPath: path,
+                                                                               stdin: true, stdinOnce: true))
+            try await expectCode(.failedPrecondition) { _ = try await rt.attachStdin(id) }
+            try await rt.startContainer(id)
+            let input = try await rt.attachStdin(id)
+            try await input.write(Array("attached line\n".utf8))
+            let records = try await waitForLog(path, count: 1, f.patience)
+            try check(records.first?.content == "attached line", "log after attach: \(records)")
+            // stdinOnce: closing the session's stdin ends cat.
+            await input.close()
+            let status = try await waitExited(rt, id, f.patience)
+            try check(status.exitCode == 0, "cat after stdin closed: \(status)")
+
+            let noStdin = try await rt.createContainer(in: sandbox, ContainerConfig(name: "plain", image: f.image, command: f.commands.run))
+            try await rt.startContainer(noStdin)
+            try await expectCode(.failedPrecondition) { _ = try await rt.attachStdin(noStdin) }
+            try await expectCode(.notFound) { _ = try await rt.attachStdin("no-such-container") }
+            try await rt.stopContainer(noStdin, timeout: .seconds(5))
+        }
+    }
+
+    /// Reads both streams to their end and waits for the exit code.
+    static func collect(_ session: any ExecSession) async throws -> (stdout: String, stderr: String, code: Int32) {
+        async let out = session.stdout.reduce(into: [UInt8]()) { $0 += $1 }
+        async let err = session.stderr.reduce(into: [UInt8]()) { $0 += $1 }
+        let code = await session.wait()
+        return (String(decoding: await out, as: UTF8.self), String(decoding: await err, as: UTF8.self), code)
     }
 
     static func listFilters(_ f: Fixture) async throws {

@@ -9,13 +9,16 @@ import Synchronization
 /// - `fake echo TEXT...`: writes TEXT as one stdout line to the log, then exits 0
 /// - `fake oom`: exits 137 with reason OOMKilled
 /// - `fake ignore-term`: keeps running on SIGTERM (stop escalates to SIGKILL: exit 137)
+/// - `fake cat`: with `stdin`, writes what is attached to its stdin to the log, line by line;
+///   exits 0 when stdin is closed (`stdinOnce`)
 /// - anything else: runs until stopped (exit 143 on SIGTERM)
-/// The same forms work for `execSync`; `fake hang` there runs until the timeout.
+/// The same forms work for `execSync`; `fake hang` there runs until the timeout. `exec`
+/// streams them (see `FakeExecSession`, which adds `fake cat`).
 /// Tests drive the rest with `exit(_:code:reason:)`, `failNext(_:with:)` and `addImage`.
 public final class FakeContainerRuntime: ContainerRuntime, ImageService {
     public enum Operation: String, Sendable, Hashable {
         case runPodSandbox, stopPodSandbox, removePodSandbox
-        case createContainer, startContainer, stopContainer, removeContainer, execSync
+        case createContainer, startContainer, stopContainer, removeContainer, execSync, exec, attachStdin
         case pullImage, removeImage
     }
 
@@ -268,6 +271,59 @@ public final class FakeContainerRuntime: ContainerRuntime, ImageService {
         }
     }
 
+    public func exec(_ id: String, _ request: ExecRequest) async throws -> any ExecSession {
+        try state.withLock { state throws(RuntimeError) in
+            try Self.record(.exec, id, &state)
+            guard let container = state.containers[id] else { throw RuntimeError(.notFound, "container \(id) not found") }
+            guard container.status.state == .running else { throw RuntimeError(.failedPrecondition, "container \(id) is not running") }
+        }
+        guard !request.command.isEmpty else { throw RuntimeError(.invalidArgument, "exec needs a command") }
+        return FakeExecSession(request)
+    }
+
+    public func attachStdin(_ id: String) async throws -> any ContainerInput {
+        try state.withLock { state throws(RuntimeError) in
+            try Self.record(.attachStdin, id, &state)
+            guard let container = state.containers[id] else { throw RuntimeError(.notFound, "container \(id) not found") }
+            guard container.status.state == .running else { throw RuntimeError(.failedPrecondition, "container \(id) is not running") }
+            guard container.config.stdin else { throw RuntimeError(.failedPrecondition, "container \(id) was not created with stdin") }
+        }
+        return FakeContainerInput(runtime: self, id: id)
+    }
+
+    /// `fake cat` copies stdin to its log; other commands ignore it.
+    fileprivate func receiveStdin(_ id: String, _ bytes: [UInt8]) throws(RuntimeError) {
+        let date = now()
+        let target: String? = try state.withLock { state throws(RuntimeError) in
+            guard let container = state.containers[id], container.status.state == .running else {
+                throw RuntimeError(.failedPrecondition, "stdin of \(id) is closed")
+            }
+            return container.arguments == ["fake", "cat"] ? container.config.logPath : nil
+        }
+        guard let target else { return }
+        var data = Data()
+        for line in bytes.split(separator: UInt8(ascii: "\n")) {
+            data += CRILog.format(timestamp: CRILog.timestamp(date), stream: .stdout, partial: false, content: Array(line))
+        }
+        Self.appendLog(target, data)
+    }
+
+    fileprivate func closeStdin(_ id: String) {
+        let stdinOnce = state.withLock { $0.containers[id]?.config.stdinOnce ?? false }
+        let cat = state.withLock { $0.containers[id]?.arguments == ["fake", "cat"] }
+        if stdinOnce, cat { exit(id, code: 0) }
+    }
+
+    private static func appendLog(_ path: String, _ data: Data) {
+        try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+        if let handle = FileHandle(forWritingAtPath: path) {
+            handle.seekToEndOfFile()
+            handle.write(data)
+            try? handle.close()
+        }
+    }
+
     // MARK: ImageService
 
     public func pullImage(_ reference: String, auth: RegistryAuth?) async throws -> ImageStatus {
@@ -349,5 +405,19 @@ public final class FakeContainerRuntime: ContainerRuntime, ImageService {
         case .exited, .unknown:
             break
         }
+    }
+}
+
+/// One attach session's use of a fake container's stdin.
+private struct FakeContainerInput: ContainerInput {
+    let runtime: FakeContainerRuntime
+    let id: String
+
+    func write(_ bytes: [UInt8]) async throws {
+        try runtime.receiveStdin(id, bytes)
+    }
+
+    func close() async {
+        runtime.closeStdin(id)
     }
 }

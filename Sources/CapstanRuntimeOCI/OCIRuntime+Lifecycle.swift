@@ -21,9 +21,11 @@ extension OCIRuntime {
         }
         let out: Pipe2
         let err: Pipe2
+        let input: Pipe2?
         do {
             out = try Pipe2()
             err = try Pipe2()
+            input = container.config.stdin ? try Pipe2() : nil
         } catch {
             markStartFailed(id, message: "\(error)")
             throw RuntimeError(.startFailed, "\(error)")
@@ -39,19 +41,22 @@ extension OCIRuntime {
         var createStatus: Int32 = -1
         var spawnError: String?
         do {
-            let pid = try Subprocess.spawn(create, stdout: out.write, stderr: err.write)
+            let pid = try Subprocess.spawn(create, stdin: input?.read ?? -1, stdout: out.write, stderr: err.write)
             out.closeWrite()
             err.closeWrite()
+            if let input { close(input.read) }
             createStatus = await Subprocess.wait(pid)
         } catch {
             out.closeWrite()
             err.closeWrite()
+            if let input { close(input.read) }
             spawnError = "\(error)"
         }
         guard createStatus == 0, let pidText = try? String(contentsOfFile: bundle + "/pid", encoding: .utf8),
               let pid = Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0 else {
             let message = spawnError ?? Self.runtimeError(runtimeLog) ?? "\(configuration.runtimeBinary) create failed with status \(createStatus)"
             _ = try? await Subprocess.run(runtimeCommand(["delete", "--force", id]))
+            if let input { close(input.write) }
             markStartFailed(id, message: message)
             throw RuntimeError(.startFailed, message)
         }
@@ -60,6 +65,7 @@ extension OCIRuntime {
             state.containers[id]?.status.pid = pid
             state.containers[id]?.status.startedAt = Date()
             state.containers[id]?.starting = false
+            state.containers[id]?.stdin = input.map { FDWriter($0.write) }
         }
         Task { await self.reap(id, pid: pid, cgroupsPath: container.cgroupsPath, logs: logsDone) }
         let start = try? await Subprocess.run(runtimeCommand(["--log", runtimeLog, "--log-format", "json", "start", id]))
@@ -185,6 +191,8 @@ extension OCIRuntime {
             if container.status.reason == nil { container.status.reason = TerminationReason.forExit(code: code, oomKilled: oomKilled) }
             container.status.finishedAt = Date()
             container.status.pid = nil
+            container.stdin?.close()
+            container.stdin = nil
             let waiters = Array(container.exitWaiters.values)
             container.exitWaiters.removeAll()
             state.containers[id] = container

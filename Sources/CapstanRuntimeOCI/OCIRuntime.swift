@@ -71,6 +71,8 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
         var stopSignal: Int32
         var diffIDs: [ContentDigest]
         var starting = false
+        /// The main process's stdin (containers created with `stdin`), while it runs.
+        var stdin: FDWriter?
         var exitWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
     }
 

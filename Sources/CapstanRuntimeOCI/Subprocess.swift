@@ -133,21 +133,8 @@ enum PipeReader {
         await withCheckedContinuation { continuation in
             let thread = Thread {
                 var collected: [UInt8] = []
-                var buffer = [UInt8](repeating: 0, count: 16 << 10)
-                while true {
-                    if let control {
-                        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                        let ready = poll(&descriptor, 1, 100)
-                        if ready == 0 {
-                            if control.isAbandoned { break }
-                            continue
-                        }
-                        if ready < 0 && errno == EINTR { continue }
-                    }
-                    let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-                    if count < 0 && errno == EINTR { continue }
-                    if count <= 0 { break }
-                    if collected.count < limit { collected += buffer[0 ..< min(count, limit - collected.count)] }
+                readLoop(fd, bufferSize: 16 << 10, control: control) { chunk in
+                    if collected.count < limit { collected += chunk.prefix(limit - collected.count) }
                 }
                 close(fd)
                 continuation.resume(returning: collected)
@@ -157,17 +144,45 @@ enum PipeReader {
         }
     }
 
+    /// Reads `fd` until EOF or an error, handing each chunk to `chunk`. With `control`, polls
+    /// so that it can stop once `control` is abandoned while nothing arrives.
+    private static func readLoop(_ fd: Int32, bufferSize: Int, control: ReadControl?, _ chunk: (ArraySlice<UInt8>) -> Void) {
+        var buffer = [UInt8](repeating: 0, count: bufferSize)
+        while true {
+            if let control {
+                var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&descriptor, 1, 100)
+                if ready == 0 {
+                    if control.isAbandoned { break }
+                    continue
+                }
+                if ready < 0 && errno == EINTR { continue }
+            }
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            chunk(buffer[0 ..< count])
+        }
+    }
+
+    /// Yields what `fd` delivers until EOF (or an error such as EIO from a terminal whose
+    /// other side closed), then finishes the stream and, if `closes`, closes `fd`. Gives up
+    /// once `control` is abandoned and nothing is left to read.
+    static func stream(_ fd: Int32, into continuation: AsyncStream<[UInt8]>.Continuation, control: ReadControl, closes: Bool) {
+        let thread = Thread {
+            readLoop(fd, bufferSize: 32 << 10, control: control) { continuation.yield(Array($0)) }
+            if closes { close(fd) }
+            continuation.finish()
+        }
+        thread.stackSize = 128 << 10
+        thread.start()
+    }
+
     /// Copies `fd` into the CRI log file (or discards it) until EOF; calls `done` afterwards.
     static func log(_ fd: Int32, stream: CRILogStream, file: ContainerLogFile?, done: @escaping @Sendable () -> Void) {
         let thread = Thread {
             var writer = CRILogWriter(stream: stream) { record in file?.write(record) }
-            var buffer = [UInt8](repeating: 0, count: 32 << 10)
-            while true {
-                let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-                if count < 0 && errno == EINTR { continue }
-                if count <= 0 { break }
-                writer.append(buffer[0 ..< count], now: Date())
-            }
+            readLoop(fd, bufferSize: 32 << 10, control: nil) { writer.append($0, now: Date()) }
             writer.finish(now: Date())
             close(fd)
             done()

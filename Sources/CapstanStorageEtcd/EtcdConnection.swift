@@ -2,6 +2,7 @@ import CapstanStorage
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import NIOCore
 import Synchronization
 
 /// The gRPC clients of an etcd cluster: one current endpoint at a time, failing over to the
@@ -9,7 +10,8 @@ import Synchronization
 ///
 /// Each endpoint's client is made when first needed and thrown away when a call through it
 /// fails, so a member that comes back is reconnected to at once rather than after a growing
-/// connection backoff.
+/// connection backoff. Unary calls share one HTTP/2 connection per endpoint (many concurrent
+/// streams); the watch stream has a connection of its own.
 final class EtcdConnection: Sendable {
     typealias Transport = HTTP2ClientTransport.Posix
     typealias Client = GRPCClient<Transport>
@@ -27,15 +29,7 @@ final class EtcdConnection: Sendable {
         let id: Int
         let client: Client
         let task: Task<Void, Never>
-        var calls = 0
     }
-
-    /// Calls made on one connection before it is replaced by a fresh one. With etcd 3.4.23 and
-    /// grpc-swift-nio-transport 2.9, a connection carrying unary calls back to back is closed
-    /// after about two hundred of them (every call in flight then fails as "stream unexpectedly
-    /// closed"; the cause is not identified yet). Replacing the connection before that keeps
-    /// calls from failing midway; the retired one is shut down once its calls are done.
-    static let callsPerConnection = 100
 
     private struct State {
         var current = 0
@@ -44,8 +38,6 @@ final class EtcdConnection: Sendable {
         var closed = false
         /// The latest failure of each endpoint, for error messages.
         var lastErrors: [Int: String] = [:]
-        /// Connections replaced after `callsPerConnection` calls, until their calls are done.
-        var retired: [(since: ContinuousClock.Instant, entry: Entry)] = []
     }
 
     /// `CAPSTAN_ETCD_DEBUG=1` prints every transport failure and failover.
@@ -79,27 +71,13 @@ final class EtcdConnection: Sendable {
     }
 
     /// The current endpoint's client, made if needed.
-    /// - Parameter stream: for the watch stream, which has a connection of its own that is
-    ///   never retired for its number of calls.
+    /// - Parameter stream: for the watch stream, which has a connection of its own.
     func handle(stream: Bool = false) throws(StorageError) -> Handle {
         let result: Result<Handle, StorageError> = state.withLock { state in
             if state.closed { return .failure(EtcdStorage.closedError) }
             let index = state.current + (stream ? endpoints.count : 0)
-            let now = ContinuousClock.now
-            while let first = state.retired.first, first.since.duration(to: now) > configuration.requestTimeout + .seconds(1) {
-                first.entry.client.beginGracefulShutdown()
-                state.retired.removeFirst()
-            }
-            if var entry = state.entries[index] {
-                if stream || entry.calls < Self.callsPerConnection {
-                    entry.calls += 1
-                    state.entries[index] = entry
-                    return .success(Handle(endpoint: index % endpoints.count, slot: index, id: entry.id, client: entry.client))
-                }
-                // Retire the connection: new calls go to a fresh one; it is shut down once
-                // every call on it has finished or timed out.
-                state.retired.append((now, entry))
-                state.entries[index] = nil
+            if let entry = state.entries[index] {
+                return .success(Handle(endpoint: index % endpoints.count, slot: index, id: entry.id, client: entry.client))
             }
             do {
                 let client = try makeClient(endpoints[index % endpoints.count])
@@ -156,13 +134,15 @@ final class EtcdConnection: Sendable {
 
     var isClosed: Bool { state.withLock { $0.closed } }
 
+    /// How many clients (connections) were made so far, replacements included.
+    var clientsMade: Int { state.withLock { $0.nextID } }
+
     /// Shuts every client down and stops their connection tasks.
     func close() async {
         let entries: [Entry] = state.withLock { state in
             state.closed = true
-            let entries = Array(state.entries.values) + state.retired.map(\.entry)
+            let entries = Array(state.entries.values)
             state.entries = [:]
-            state.retired = []
             return entries
         }
         for entry in entries {
@@ -244,6 +224,8 @@ final class EtcdConnection: Sendable {
         } else {
             target = .dns(host: endpoint.host, port: endpoint.port)
         }
+        // etcd's PINGs are answered before they reach the HTTP/2 handler (see EtcdPingResponder).
+        config.channelDebuggingCallbacks.onCreateTCPConnection = { channel in EtcdPingResponder.install(on: channel) }
         let transport = try Transport(target: target, transportSecurity: .plaintext, config: config)
         return GRPCClient(transport: transport)
     }

@@ -18,6 +18,18 @@ extension EtcdStorage {
         return response.header.revision
     }
 
+    /// One etcd `Txn` of the shape `create` sends (create revision 0 → put, else range), and
+    /// nothing else: no checks, no outcome settling. Returns whether it put the key.
+    public func rawCreateTxn(_ key: String, value: [UInt8]) async throws -> Bool {
+        try checkOpen()
+        let keyBytes = EtcdKeys.bytes(key)
+        var txn = Etcdserverpb_TxnRequest()
+        txn.compare = [.createRevision(keyBytes, .equal, 0)]
+        txn.success = [.put(keyBytes, value, lease: 0, prevKV: false)]
+        txn.failure = [.get(keyBytes)]
+        return try await kv.txnOnce(txn).succeeded
+    }
+
     /// One plain linearizable etcd `Range` of a key; returns its value.
     public func rawGet(_ key: String) async throws -> [UInt8]? {
         try checkOpen()

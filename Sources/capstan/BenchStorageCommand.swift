@@ -158,109 +158,11 @@ struct BenchStorageCommand: AsyncParsableCommand {
         }
     }
 
-    /// etcd: the storage (one transaction per write, as every write of the API server) against
-    /// raw etcd puts and gets through the same gRPC client, with the same concurrency. Without
-    /// `--endpoints`, a temporary single-member etcd from PATH is started on loopback (data
-    /// under `--dir` or the temp dir) and removed afterwards.
-    private func runEtcd() async throws {
-        guard let endpoints else {
-            print("starting a temporary etcd from PATH on loopback")
-            let server = try await EtcdServerProcess(parentDirectory: dir)
-            do {
-                try await benchEtcd(endpoints: server.endpoints, where: server.directory)
-            } catch {
-                await server.remove()
-                throw error
-            }
-            await server.remove()
-            return
-        }
-        try await benchEtcd(endpoints: endpoints, where: nil)
-    }
-
-    private func benchEtcd(endpoints: String, where directory: String?) async throws {
-        let storage = try EtcdStorage(endpoints: endpoints)
-        let base = "/capstan-bench/\(UUID().uuidString.prefix(8))"
-        print("storage benchmark: backend=etcd endpoints=\(endpoints) clients=\(clients) ops=\(ops) value=\(valueBytes)B runs=\(runs) watchers=\(watchers)\(directory.map { " dir=\($0)" } ?? "")")
-        var generator = SystemRandomNumberGenerator()
-        let value = (0..<valueBytes).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        var storageRuns: [(writes: Phase, reads: Phase)] = []
-        var rawRuns: [(writes: Phase, reads: Phase)] = []
-        do {
-            for run in 1...runs {
-                let rawKeys = (0..<ops).map { "\(base)/run-\(run)/raw/pod-\(String(format: "%07d", $0))" }
-                let rawWrites = try await Phase.measure(clients: clients, count: ops) { index in
-                    _ = try await storage.rawPut(rawKeys[index], value: value)
-                }
-                let rawReads = try await Phase.measure(clients: clients, count: ops) { index in
-                    let key = rawKeys[(index &* 7919) % ops]
-                    guard try await storage.rawGet(key) != nil else { throw ValidationError("read of \(key) found nothing") }
-                }
-                print("run \(run) raw etcd (put/range)        writes: \(rawWrites)")
-                print("run \(run) raw etcd (put/range)        reads:  \(rawReads)")
-                rawRuns.append((rawWrites, rawReads))
-
-                let keys = (0..<ops).map { "\(base)/run-\(run)/storage/pod-\(String(format: "%07d", $0))" }
-                let measured = try await measureEtcdStorage(storage, prefix: "\(base)/run-\(run)/storage/", keys: keys, value: value)
-                print("run \(run) capstan etcd storage        writes: \(measured.writes)")
-                print("run \(run) capstan etcd storage        reads:  \(measured.reads)")
-                storageRuns.append(measured)
-            }
-        } catch {
-            _ = try? await storage.rawDelete(prefix: base + "/")
-            await storage.close()
-            throw error
-        }
-        _ = try? await storage.rawDelete(prefix: base + "/")
-        await storage.close()
-
-        let median = storageRuns.sorted { $0.writes.perSecond < $1.writes.perSecond }[storageRuns.count / 2]
-        let rawMedian = rawRuns.sorted { $0.writes.perSecond < $1.writes.perSecond }[rawRuns.count / 2]
-        let readMedian = storageRuns.map(\.reads.perSecond).sorted()[storageRuns.count / 2]
-        let rawReadMedian = rawRuns.map(\.reads.perSecond).sorted()[rawRuns.count / 2]
-        let ratio = median.writes.perSecond / rawMedian.writes.perSecond
-        print("median: capstan writes/s=\(Int(median.writes.perSecond)) p50=\(ms(median.writes.p50)) p99=\(ms(median.writes.p99)); reads/s=\(Int(readMedian)); raw writes/s=\(Int(rawMedian.writes.perSecond)) p99=\(ms(rawMedian.writes.p99)); raw reads/s=\(Int(rawReadMedian))")
-        print("RESULT backend=etcd writes_per_s=\(Int(median.writes.perSecond)) raw_writes_per_s=\(Int(rawMedian.writes.perSecond)) ratio=\(String(format: "%.2f", ratio)) p99_ms=\(ms(median.writes.p99)) reads_per_s=\(Int(readMedian)) raw_reads_per_s=\(Int(rawReadMedian)) clients=\(clients)")
-    }
-
-    private func measureEtcdStorage(_ storage: EtcdStorage, prefix: String, keys: [String], value: [UInt8]) async throws -> (writes: Phase, reads: Phase) {
-        let start = try await storage.currentRevision()
-        var consumers: [Task<Int, any Error>] = []
-        for _ in 0..<watchers {
-            let stream = try await storage.watch(prefix: prefix, afterRevision: start)
-            consumers.append(Task {
-                var seen = 0
-                for try await message in stream {
-                    if case .event = message { seen += 1 }
-                    if seen == keys.count { break }
-                }
-                return seen
-            })
-        }
-        do {
-            let writes = try await Phase.measure(clients: clients, count: keys.count) { index in
-                _ = try await storage.create(keys[index], value: value)
-            }
-            for consumer in consumers {
-                let seen = try await consumer.value
-                guard seen == keys.count else { throw BenchError("a watcher saw \(seen) of \(keys.count) events") }
-            }
-            let reads = try await Phase.measure(clients: clients, count: keys.count) { index in
-                let key = keys[(index &* 7919) % keys.count]
-                guard try await storage.get(key).kv != nil else { throw ValidationError("read of \(key) found nothing") }
-            }
-            return (writes, reads)
-        } catch {
-            for consumer in consumers { consumer.cancel() }
-            throw error
-        }
-    }
-
     private func removeDatabase(_ path: String) {
         for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: path + suffix) }
     }
 
-    private func ms(_ duration: Duration) -> String {
+    func ms(_ duration: Duration) -> String {
         String(format: "%.2f", Phase.seconds(duration) * 1000)
     }
 }
@@ -276,6 +178,10 @@ struct Phase: CustomStringConvertible {
     var elapsed: Duration
     var p50: Duration
     var p99: Duration
+    /// CPU seconds this process used during the phase, if known.
+    var clientCPU: Double?
+    /// CPU seconds the measured server process used during the phase, if known.
+    var serverCPU: Double?
 
     var perSecond: Double { Double(operations) / Phase.seconds(elapsed) }
 
@@ -284,14 +190,23 @@ struct Phase: CustomStringConvertible {
     }
 
     var description: String {
-        String(
+        var text = String(
             format: "%8.0f/s  p50=%.2fms p99=%.2fms (%d ops in %.2fs)",
             perSecond, Phase.seconds(p50) * 1000, Phase.seconds(p99) * 1000, operations, Phase.seconds(elapsed))
+        if let clientCPU { text += String(format: "  cpu/op: client %.0fus", clientCPU * 1e6 / Double(operations)) }
+        if let serverCPU { text += String(format: " server %.0fus", serverCPU * 1e6 / Double(operations)) }
+        return text
     }
 
-    /// Runs `count` operations spread over `clients` concurrent tasks, timing each.
-    static func measure(clients: Int, count: Int, _ operation: @escaping @Sendable (Int) async throws -> Void) async throws -> Phase {
+    /// Runs `count` operations spread over `clients` concurrent tasks, timing each, and the
+    /// CPU time of this process and of `server` (if given) over the phase.
+    static func measure(
+        clients: Int, count: Int, server: ProcessCPU? = nil,
+        _ operation: @escaping @Sendable (Int) async throws -> Void
+    ) async throws -> Phase {
         let clock = ContinuousClock()
+        let clientCPUBefore = ProcessCPU().seconds()
+        let serverCPUBefore = server?.seconds()
         let start = clock.now
         let latencies = try await withThrowingTaskGroup(of: [Duration].self) { group in
             for client in 0..<clients {
@@ -311,9 +226,13 @@ struct Phase: CustomStringConvertible {
             return all.sorted()
         }
         let elapsed = start.duration(to: clock.now)
+        let clientCPU = clientCPUBefore.flatMap { before in ProcessCPU().seconds().map { $0 - before } }
+        let serverCPU = serverCPUBefore.flatMap { before in server?.seconds().map { $0 - before } }
         func percentile(_ p: Double) -> Duration {
             latencies.isEmpty ? .zero : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
         }
-        return Phase(operations: count, elapsed: elapsed, p50: percentile(0.50), p99: percentile(0.99))
+        return Phase(
+            operations: count, elapsed: elapsed, p50: percentile(0.50), p99: percentile(0.99),
+            clientCPU: clientCPU, serverCPU: serverCPU)
     }
 }

@@ -31,6 +31,8 @@ struct ControlPlane: Sendable {
         controllerConfiguration.userAgent = "capstan-controller-manager"
         var schedulerConfiguration = configuration
         schedulerConfiguration.userAgent = "capstan-scheduler"
+        // Bindings come in bursts; keep more warm connections than the default.
+        schedulerConfiguration.maxIdleConnections = 8
         let controllerClient = try APIClient(configuration: controllerConfiguration, logger: logger)
         let schedulerClient = try APIClient(configuration: schedulerConfiguration, logger: logger)
         var controllerLogger = logger

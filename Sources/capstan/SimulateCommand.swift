@@ -71,6 +71,7 @@ struct SimulateCommand: AsyncParsableCommand {
             throw ValidationError("cannot load the kubeconfig \(path): \(error)")
         }
         clientConfiguration.maxConnections = configuration.writeConcurrency + configuration.writeConcurrency / 4 + 4
+        clientConfiguration.maxIdleConnections = clientConfiguration.maxConnections
         let client = try APIClient(configuration: clientConfiguration, logger: logger)
         let simulator = NodeSimulator(client: client, configuration: configuration, logger: logger)
         for name in failNode where !simulator.nodeNames.contains(name) {

@@ -29,6 +29,18 @@ struct SpecialTypeTests {
         #expect(try MetaV1.Time(rfc3339: "2024-03-01T01:00:00.999-01:30").rfc3339 == "2024-03-01T02:30:00Z")
     }
 
+    @Test func nullTimeIsGosZeroTime() throws {
+        #expect(try MetaV1.Time(rfc3339: "0001-01-01T00:00:00Z") == .zero)
+        // A required time that is null reads as zero, and zero is written as null, as Go does.
+        let request = try KubeJSON.decode(AuthenticationV1.TokenRequest.self, from: Data(
+            #"{"apiVersion":"authentication.k8s.io/v1","kind":"TokenRequest","spec":{"audiences":null},"status":{"token":"","expirationTimestamp":null}}"#.utf8))
+        #expect(request.status?.expirationTimestamp == .zero)
+        let written = try JSONValue.parse([UInt8](try KubeJSON.encode(request)))
+        #expect(written["status"]?["expirationTimestamp"] == JSONValue.null)
+        let set = AuthenticationV1.TokenRequestStatus(expirationTimestamp: MetaV1.Time(secondsSinceEpoch: 0), token: "t")
+        #expect(String(decoding: try KubeJSON.encode(set), as: UTF8.self).contains(#""1970-01-01T00:00:00Z""#))
+    }
+
     @Test func microTime() throws {
         let t = try MetaV1.MicroTime(rfc3339: "2025-01-02T03:04:05.123456Z")
         #expect(t.microseconds == 123_456)

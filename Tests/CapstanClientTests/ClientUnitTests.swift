@@ -68,6 +68,22 @@ struct ConnectionPoolStateMachineTests {
         #expect(m.total == 0 && m.leaseIdle() == nil)
     }
 
+    @Test func burstConnectionsBeyondMaxIdleCloseAsTheyComeBack() {
+        var m = Machine(maxConnections: 4, maxIdle: 2)
+        for waiter in 1...4 { #expect(m.lease(waiter) == .queueAndConnect) }
+        for connection in 10...13 { #expect(m.connected(connection) == .deliver(connection, to: connection - 9)) }
+        #expect(m.release(10, reusable: true) == .park)
+        #expect(m.release(11, reusable: true) == .park)
+        #expect(m.release(12, reusable: true) == .close(12))
+        // A waiter still gets a returning connection even when the idle list is full.
+        #expect(m.lease(5) == .use(11))
+        #expect(m.lease(6) == .use(10))
+        #expect(m.lease(7) == .queueAndConnect)
+        #expect(m.release(13, reusable: true) == .deliver(13, to: 7))
+        #expect(m.connected(14) == .park)
+        #expect(m.total == 4 && m.idle == [14])
+    }
+
     @Test func shutdownClosesIdleAndFailsWaiters() {
         var m = Machine(maxConnections: 1)
         _ = m.lease(1)

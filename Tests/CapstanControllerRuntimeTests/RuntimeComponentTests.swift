@@ -33,6 +33,40 @@ import Testing
         }
     }
 
+    @Test func metadataInformersShareTheTypedInformerOfBuiltInResources() async throws {
+        try await withClient { client, _ in
+            let owner = try await client.create(Self.configMap("owner"))
+            var dependent = Self.configMap("dependent")
+            dependent.metadata?.finalizers = ["example.com/hold"]
+            dependent.metadata?.ownerReferences = [MetaV1.OwnerReference(apiVersion: "v1", kind: "ConfigMap", blockOwnerDeletion: true,
+                                                                          name: "owner", uid: owner.objectMeta.uid ?? "")]
+            _ = try await client.create(dependent)
+            let factory = SharedInformerFactory(client: client)
+            let typed = factory.informer(CoreV1.ConfigMap.self)
+            let metadata = factory.metadataInformer(resource: CoreV1.ConfigMap.resource)
+            #expect(factory.informerCount == 1, "the metadata view reads the typed informer's cache")
+            let seen = Mutex<[String]>([])
+            metadata.addEventHandler { if case .added(let m) = $0 { seen.withLock { $0.append(m.key.name) } } }
+            let run = Task { await factory.run() }
+            try await metadata.waitForSync()
+            #expect(typed.hasSynced)
+            let view = try #require(metadata.get(ObjectKey(namespace: "default", name: "dependent")))
+            #expect(view.finalizers == ["example.com/hold"] && !view.deleting)
+            #expect(view.ownerReferences.map(\.uid) == [owner.objectMeta.uid ?? ""])
+            #expect(metadata.byIndex(IndexName.ownerUID, owner.objectMeta.uid ?? "").map(\.key.name) == ["dependent"])
+            #expect(seen.withLock { $0.sorted() } == ["dependent", "owner"])
+            // A resource without a built-in type is read from a JSON informer of its own.
+            let custom = APIResource(group: "example.com", version: "v1", plural: "widgets", kind: "Widget", namespaced: true)
+            _ = factory.metadataInformer(resource: custom)
+            #expect(factory.informerCount == 2)
+            run.cancel()
+            await run.value
+            var patched = try await client.get(CoreV1.ConfigMap.self, name: "dependent", namespace: "default")
+            patched.metadata?.finalizers = nil
+            _ = try await client.update(patched)
+        }
+    }
+
     @Test func eventRecorderAggregatesRepeatedEvents() async throws {
         try await withClient { client, _ in
             let cm = try await client.create(Self.configMap("subject"))

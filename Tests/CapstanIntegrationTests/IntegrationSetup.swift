@@ -147,6 +147,21 @@ final class IntegrationSetup: @unchecked Sendable {
         }
     }
 
+    /// Runs a command to its end; its exit status and its output (stdout and stderr).
+    func captureStatus(_ executable: String, _ arguments: [String]) throws -> (Int32, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
     func capture(_ executable: String, _ arguments: [String]) throws -> String {
         guard let path = which(executable) ?? (executable.contains("/") ? executable : nil) else { throw IntegrationError("no \(executable)") }
         let p = Process()
@@ -263,7 +278,9 @@ struct Kubectl: Sendable {
         return out
     }
 
-    func run(_ arguments: [String], stdin: String? = nil) throws -> (Int32, String, String) {
+    /// Runs kubectl to its end, or (with `timeout`) stops it by its PID with SIGINT after that
+    /// long, as Ctrl-C would (for commands that do not end on their own, like attach).
+    func run(_ arguments: [String], stdin: String? = nil, timeout: Duration? = nil) throws -> (Int32, String, String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = ["--kubeconfig", kubeconfig, "--request-timeout=20s"] + arguments
@@ -273,7 +290,15 @@ struct Kubectl: Sendable {
         p.standardInput = input
         try p.run()
         if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try? input.fileHandleForWriting.close()
+        if timeout == nil { try? input.fileHandleForWriting.close() }
+        if let timeout {
+            let pid = p.processIdentifier
+            let deadline = DispatchTime.now() + .milliseconds(Int(timeout.components.seconds * 1000))
+            DispatchQueue.global().asyncAfter(deadline: deadline) {
+                if p.isRunning { kill(pid, SIGINT) }
+                try? input.fileHandleForWriting.close()
+            }
+        }
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()

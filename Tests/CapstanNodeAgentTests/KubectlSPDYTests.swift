@@ -1,22 +1,20 @@
+import CapstanHTTPUpgrade
 import CapstanSPDY
 import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import NIOWebSocket
 import Synchronization
 import Testing
 @testable import CapstanNodeAgent
 
-/// Just enough of an API server for `kubectl port-forward pod/web`: legacy discovery, one
-/// Running pod, and `pods/web/portforward` upgraded to raw SPDY (`X-Stream-Protocol-Version:
-/// portforward.k8s.io`) or to WebSocket (`SPDY/3.1+portforward.k8s.io`), both served by the
-/// agent's ``PortForwardHandler``. The real API server's proxy comes with the exec work; this
-/// checks the SPDY side against the real Go client meanwhile.
-private final class FakeAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
-
+/// Just enough of an API server for `kubectl port-forward pod/web` and `kubectl exec web`:
+/// legacy discovery, one Running pod, and upgrades of `pods/web/portforward` and `pods/web/exec`
+/// negotiated as the agent does (``StreamUpgrade``) and served by the agent's handlers
+/// (``PortForwardHandler`` to loopback, ``SPDYExecHandler`` with local processes). WebSocket
+/// exec is refused here, so newer kubectl falls back to SPDY. The whole path through the real
+/// API server and agent, with runc, is in the integration tests.
+private enum FakeAPI {
     static let documents: [String: String] = [
         "/api": #"{"kind":"APIVersions","versions":["v1"],"serverAddressByClientCIDRs":[{"clientCIDR":"0.0.0.0/0","serverAddress":"127.0.0.1"}]}"#,
         "/apis": #"{"kind":"APIGroupList","apiVersion":"v1","groups":[]}"#,
@@ -24,71 +22,70 @@ private final class FakeAPIHandler: ChannelInboundHandler, RemovableChannelHandl
         "/api/v1/namespaces/default/pods/web": #"{"kind":"Pod","apiVersion":"v1","metadata":{"name":"web","namespace":"default","uid":"u1"},"spec":{"containers":[{"name":"c","image":"busybox"}]},"status":{"phase":"Running","podIP":"127.0.0.1"}}"#,
     ]
 
-    private var head: HTTPRequestHead?
+    typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head): self.head = head
-        case .body: break
-        case .end:
-            guard let head else { return }
-            let path = String(head.uri.split(separator: "?", maxSplits: 1).first ?? "")
-            let body = Self.documents[path]
-            let status: HTTPResponseStatus = body == nil ? .notFound : .ok
-            let text = body ?? #"{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"NotFound","code":404}"#
-            let headers = HTTPHeaders([("Content-Type", "application/json"), ("Content-Length", String(text.utf8.count))])
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-            self.head = nil
+    static func serve(_ connection: Connection, served: ServedUpgrades) async {
+        try? await connection.executeThenClose { inbound, outbound in
+            var iterator = inbound.makeAsyncIterator()
+            var head: HTTPRequestHead?
+            while let part = try await iterator.next() {
+                switch part {
+                case .head(let h): head = h
+                case .body: break
+                case .end:
+                    guard let request = head else { return }
+                    head = nil
+                    let parts = request.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+                    let path = String(parts[0]), query = parts.count > 1 ? String(parts[1]) : ""
+                    if HTTPServerUpgrade.isUpgradeRequest(request.headers) {
+                        let handler = upgradeHandler(path: path, query: query, headers: request.headers, served: served)
+                        try await HTTPServerUpgrade.run(channel: connection.channel, inbound: &iterator, outbound: outbound, handler: handler)
+                        return
+                    }
+                    let body = documents[path]
+                    let text = body ?? #"{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"NotFound","code":404}"#
+                    let headers = HTTPHeaders([("Content-Type", "application/json"), ("Content-Length", String(text.utf8.count))])
+                    try await outbound.write(.head(HTTPResponseHead(version: request.version, status: body == nil ? .notFound : .ok, headers: headers)))
+                    try await outbound.write(.body(.byteBuffer(ByteBuffer(string: text))))
+                    try await outbound.write(.end(nil))
+                }
+            }
         }
     }
-}
 
-/// `Upgrade: SPDY/3.1` for `…/portforward` (protocol `portforward.k8s.io`) or `…/exec`
-/// (remote-command versions): answer 101 with the chosen protocol, then SPDY on the socket.
-private struct SPDYUpgrader: HTTPServerProtocolUpgrader, Sendable {
-    let servePortForward: @Sendable (NIOAsyncChannel<ByteBuffer, ByteBuffer>) -> Void
-    let serveExec: @Sendable (NIOAsyncChannel<ByteBuffer, ByteBuffer>, RemoteCommandProtocol, ExecRequest) -> Void
-    let supportedProtocol = "SPDY/3.1"
-    // NIO wants required headers named in `Connection` too, which kubectl does not do; the
-    // protocol header is checked in buildUpgradeResponse instead.
-    let requiredUpgradeHeaders: [String] = []
-
-    private func offered(_ head: HTTPRequestHead) -> [String] {
-        head.headers["X-Stream-Protocol-Version"].flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
-    }
-
-    private func split(_ uri: String) -> (path: String, query: String) {
-        let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
-    }
-
-    func buildUpgradeResponse(channel: any Channel, upgradeRequest: HTTPRequestHead,
-                              initialResponseHeaders: HTTPHeaders) -> EventLoopFuture<HTTPHeaders> {
-        var headers = initialResponseHeaders
-        let (path, query) = split(upgradeRequest.uri)
-        if path.hasSuffix("/portforward"), offered(upgradeRequest).contains("portforward.k8s.io") {
-            headers.add(name: "X-Stream-Protocol-Version", value: "portforward.k8s.io")
-        } else if path.hasSuffix("/exec"), let version = RemoteCommandProtocol.negotiate(offered(upgradeRequest)),
-                  (try? ExecRequest(query: query)) != nil {
-            headers.add(name: "X-Stream-Protocol-Version", value: version.rawValue)
-        } else {
-            return channel.eventLoop.makeFailedFuture(SPDYStreamError("no supported stream protocol in \(offered(upgradeRequest))"))
+    static func upgradeHandler(path: String, query: String, headers: HTTPHeaders,
+                               served: ServedUpgrades) -> @Sendable (RawConnection) async throws -> Void {
+        let upgrade: StreamUpgrade
+        let options: RemoteCommand.Options?
+        do {
+            upgrade = try StreamUpgrade.negotiate(portForward: path.hasSuffix("/portforward"), headers: headers)
+            if case .webSocketChannels = upgrade { throw LogRequestError(status: 400, "exec over WebSocket is refused here") }
+            options = path.hasSuffix("/exec") ? try RemoteCommand.Options(query: query, requireCommand: true) : nil
+        } catch {
+            let message = Array("\(error)".utf8)
+            return { connection in try await connection.writeResponse(status: .badRequest, headers: [:], body: message) }
         }
-        return channel.eventLoop.makeSucceededFuture(headers)
-    }
-
-    func upgrade(context: ChannelHandlerContext, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<Void> {
-        let channel = context.channel
-        let (path, query) = split(upgradeRequest.uri)
-        let version = RemoteCommandProtocol.negotiate(offered(upgradeRequest))
-        return channel.pipeline.removeHandler(name: "api").flatMapThrowing {
-            let bytes = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-            if path.hasSuffix("/exec"), let version {
-                serveExec(bytes, version, try ExecRequest(query: query))
-            } else {
-                servePortForward(bytes)
+        let forward = PortForwardHandler(pod: "default/web", dial: PortForwardHandler.dialTCP(host: "127.0.0.1"), clock: .system)
+        return { connection in
+            try await connection.writeResponseHead(status: .switchingProtocols, headers: upgrade.responseHeaders)
+            switch upgrade {
+            case .spdyRemoteCommand(let version):
+                guard let options else { return }
+                served.kinds.withLock { $0.append("spdy-exec \(version.rawValue)") }
+                let command = options.command
+                let exec = SPDYExecHandler(streamProtocol: version, options: options, start: { try ProcessExecSession(command) }, clock: .system)
+                await ContainerStreams.serveSPDY(connection, exec.serve)
+            case .spdyPortForward:
+                served.kinds.withLock { $0.append("spdy") }
+                await ContainerStreams.serveSPDY(connection, forward.serve)
+            case .webSocketPortForward:
+                served.kinds.withLock { $0.append("websocket") }
+                let spdy = SPDYConnection(role: .server)
+                async let handled: Void = forward.serve(spdy)
+                try? await WebSocketTunnel.run(spdy, over: connection, role: .server)
+                await handled
+            case .webSocketChannels:
+                return
             }
         }
     }
@@ -97,73 +94,36 @@ private struct SPDYUpgrader: HTTPServerProtocolUpgrader, Sendable {
 private final class ServedUpgrades: Sendable { let kinds = Mutex<[String]>([]) }
 
 /// Runs `body` with the server's port and a function listing the upgrades served so far
-/// ("spdy" or "websocket").
+/// ("spdy", "websocket" or "spdy-exec VERSION").
 private func withFakeAPIServer<T: Sendable>(_ body: (Int, @Sendable () -> [String]) async throws -> T) async throws -> T {
-    let connections = Mutex<[Task<Void, Never>]>([])
     let served = ServedUpgrades()
-    let handler = PortForwardHandler(pod: "default/web", dial: PortForwardHandler.dialTCP(host: "127.0.0.1"), clock: .system)
-    let serveSPDY: @Sendable (NIOAsyncChannel<ByteBuffer, ByteBuffer>) -> Void = { channel in
-        served.kinds.withLock { $0.append("spdy") }
-        let task = Task<Void, Never> {
-            try? await channel.executeThenClose { inbound, outbound in
-                let spdy = SPDYConnection(role: .server)
-                async let served: Void = handler.serve(spdy)
-                try? await spdy.run(inbound: inbound, write: { try await outbound.write($0) })
-                await served
-            }
-        }
-        connections.withLock { $0.append(task) }
-    }
-    let serveExec: @Sendable (NIOAsyncChannel<ByteBuffer, ByteBuffer>, RemoteCommandProtocol, ExecRequest) -> Void = { channel, version, request in
-        served.kinds.withLock { $0.append("spdy-exec \(version.rawValue)") }
-        let task = Task<Void, Never> {
-            try? await channel.executeThenClose { inbound, outbound in
-                let spdy = SPDYConnection(role: .server)
-                let exec = SPDYExecHandler(version: version, request: request, start: { try ProcessExecSession($0.command) }, clock: .system)
-                async let served: Void = exec.serve(spdy)
-                try? await spdy.run(inbound: inbound, write: { try await outbound.write($0) })
-                await served
-            }
-        }
-        connections.withLock { $0.append(task) }
-    }
-    let serveTunnel: @Sendable (NIOAsyncChannel<WebSocketFrame, WebSocketFrame>) -> Void = { channel in
-        served.kinds.withLock { $0.append("websocket") }
-        let task = Task {
-            let spdy = SPDYConnection(role: .server)
-            async let served: Void = handler.serve(spdy)
-            try? await WebSocketTunnel.run(spdy, over: channel, maskOutgoing: false)
-            await served
-        }
-        connections.withLock { $0.append(task) }
-    }
-    let webSocket = NIOWebSocketServerUpgrader(
-        maxFrameSize: 1 << 20,
-        shouldUpgrade: { channel, head in
-            let offered = head.headers["Sec-WebSocket-Protocol"].flatMap { $0.split(separator: ",") }
-                .map { $0.trimmingCharacters(in: .whitespaces) }
-            guard offered.contains(WebSocketTunnel.portForwardSubprotocol) else { return channel.eventLoop.makeSucceededFuture(nil) }
-            return channel.eventLoop.makeSucceededFuture(HTTPHeaders([("Sec-WebSocket-Protocol", WebSocketTunnel.portForwardSubprotocol)]))
-        },
-        upgradePipelineHandler: { channel, _ in
-            channel.pipeline.removeHandler(name: "api").flatMapThrowing {
-                serveTunnel(try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(wrappingChannelSynchronously: channel))
-            }
-        })
     let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
         .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-        .childChannelInitializer { channel in
-            channel.pipeline.configureHTTPServerPipeline(
-                withServerUpgrade: (upgraders: [SPDYUpgrader(servePortForward: serveSPDY, serveExec: serveExec), webSocket], completionHandler: { _ in })
-            ).flatMapThrowing {
-                try channel.pipeline.syncOperations.addHandler(FakeAPIHandler(), name: "api")
+        .bind(host: "127.0.0.1", port: 0) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                return try FakeAPI.Connection(wrappingChannelSynchronously: channel)
             }
         }
-        .bind(host: "127.0.0.1", port: 0).get()
-    defer { _ = server.close() }
-    let result = try await body(server.localAddress!.port!, { served.kinds.withLock { $0 } })
-    for task in connections.withLock({ $0 }) { task.cancel() }
-    return result
+    let port = server.channel.localAddress!.port!
+    async let serving: Void = withDiscardingTaskGroup { group in
+        try? await server.executeThenClose { inbound in
+            for try await connection in inbound {
+                group.addTask { await FakeAPI.serve(connection, served: served) }
+            }
+        }
+        group.cancelAll()
+    }
+    do {
+        let result = try await body(port, { served.kinds.withLock { $0 } })
+        try? await server.channel.close()
+        await serving
+        return result
+    } catch {
+        try? await server.channel.close()
+        await serving
+        throw error
+    }
 }
 
 /// Lines of a child process's stdout, read on a thread of their own.

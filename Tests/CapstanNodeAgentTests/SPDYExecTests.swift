@@ -1,16 +1,18 @@
+import CapstanContainerRuntime
 import CapstanSPDY
 import CapstanTesting
 import Foundation
 import NIOCore
+import NIOHTTP1
 import Synchronization
 import Testing
 @testable import CapstanNodeAgent
 
-/// A local process behind ``ExecSession``: the narrow edge a runtime's streaming exec fills in
+/// A local process behind the runtime's ``ExecSession``: the narrow edge runc's exec fills in
 /// the agent. Reader threads (not the cooperative pool) drain its pipes.
 final class ProcessExecSession: ExecSession, @unchecked Sendable {
-    let stdout: AsyncStream<ByteBuffer>
-    let stderr: AsyncStream<ByteBuffer>
+    let stdout: AsyncStream<[UInt8]>
+    let stderr: AsyncStream<[UInt8]>
     private let process = Process()
     private let input = Pipe()
     private final class ExitState: Sendable {
@@ -25,8 +27,8 @@ final class ProcessExecSession: ExecSession, @unchecked Sendable {
         process.standardInput = input
         process.standardOutput = outPipe
         process.standardError = errPipe
-        let (out, outContinuation) = AsyncStream<ByteBuffer>.makeStream()
-        let (err, errContinuation) = AsyncStream<ByteBuffer>.makeStream()
+        let (out, outContinuation) = AsyncStream<[UInt8]>.makeStream()
+        let (err, errContinuation) = AsyncStream<[UInt8]>.makeStream()
         stdout = out
         stderr = err
         let exit = self.exit
@@ -44,15 +46,15 @@ final class ProcessExecSession: ExecSession, @unchecked Sendable {
                 while true {
                     let data = handle.availableData
                     if data.isEmpty { break }
-                    continuation.yield(ByteBuffer(bytes: data))
+                    continuation.yield(Array(data))
                 }
                 continuation.finish()
             }.start()
         }
     }
 
-    func writeStdin(_ bytes: ByteBuffer) async throws {
-        try input.fileHandleForWriting.write(contentsOf: Data(bytes.readableBytesView))
+    func writeStdin(_ bytes: [UInt8]) async throws {
+        try input.fileHandleForWriting.write(contentsOf: Data(bytes))
     }
 
     func closeStdin() async { try? input.fileHandleForWriting.close() }
@@ -69,13 +71,18 @@ final class ProcessExecSession: ExecSession, @unchecked Sendable {
             if let code { continuation.resume(returning: code) }
         }
     }
+
+    /// Kills the process (this test process started it, so its PID is ours to signal).
+    func terminate() async {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
 }
 
 /// Prints the resizes it gets and exits 0 after the `expected`-th.
 final class ResizeRecordingSession: ExecSession {
-    let stdout: AsyncStream<ByteBuffer>
-    let stderr = AsyncStream<ByteBuffer> { $0.finish() }
-    private let out: AsyncStream<ByteBuffer>.Continuation
+    let stdout: AsyncStream<[UInt8]>
+    let stderr = AsyncStream<[UInt8]> { $0.finish() }
+    private let out: AsyncStream<[UInt8]>.Continuation
     private let state = Mutex<(remaining: Int, waiters: [CheckedContinuation<Void, Never>])>((0, []))
 
     init(expected: Int) {
@@ -83,10 +90,10 @@ final class ResizeRecordingSession: ExecSession {
         state.withLock { $0.remaining = expected }
     }
 
-    func writeStdin(_ bytes: ByteBuffer) async throws {}
+    func writeStdin(_ bytes: [UInt8]) async throws {}
     func closeStdin() async {}
     func resize(_ size: TerminalSize) async {
-        out.yield(ByteBuffer(string: "\(size.width)x\(size.height);"))
+        out.yield(Array("\(size.width)x\(size.height);".utf8))
         let waiters = state.withLock { state in
             state.remaining -= 1
             guard state.remaining == 0 else { return [CheckedContinuation<Void, Never>]() }
@@ -107,40 +114,47 @@ final class ResizeRecordingSession: ExecSession {
         }
         return 0
     }
+    func terminate() async {}
 }
 
-@Suite struct RemoteCommandProtocolTests {
-    @Test func negotiatesTheClientsFirstSupportedVersion() {
-        #expect(RemoteCommandProtocol.negotiate(["v5.channel.k8s.io, v4.channel.k8s.io, v3.channel.k8s.io"]) == .v5)
-        #expect(RemoteCommandProtocol.negotiate(["v6.channel.k8s.io", "v4.channel.k8s.io", "v3.channel.k8s.io"]) == .v4)
-        #expect(RemoteCommandProtocol.negotiate(["channel.k8s.io"]) == .v1)
-        #expect(RemoteCommandProtocol.negotiate(["portforward.k8s.io"]) == nil)
-        #expect(RemoteCommandProtocol.negotiate([]) == nil)
+@Suite struct SPDYRemoteCommandTests {
+    typealias Options = RemoteCommand.Options
+
+    @Test func negotiatesTheClientsFirstVersionServedOverSPDY() {
+        #expect(SPDYRemoteCommand.negotiate(["v5.channel.k8s.io, v4.channel.k8s.io, v3.channel.k8s.io"]) == .v5)
+        #expect(SPDYRemoteCommand.negotiate(["v6.channel.k8s.io", "v4.channel.k8s.io", "v3.channel.k8s.io"]) == .v4)
+        #expect(SPDYRemoteCommand.negotiate(["v4.base64.channel.k8s.io", "channel.k8s.io"]) == .v1)
+        #expect(SPDYRemoteCommand.negotiate(["portforward.k8s.io"]) == nil)
+        #expect(SPDYRemoteCommand.negotiate([]) == nil)
     }
 
-    @Test func expectedStreamsFollowTheRequest() {
-        let tty = ExecRequest(command: ["sh"], stdin: true, stdout: true, stderr: true, tty: true)
-        #expect(RemoteCommandProtocol.v4.expectedStreams(for: tty) == [.error, .stdin, .stdout, .resize])
-        #expect(RemoteCommandProtocol.v2.expectedStreams(for: tty) == [.error, .stdin, .stdout])
-        let plain = ExecRequest(command: ["ls"], stdin: false, stdout: true, stderr: true, tty: false)
-        #expect(RemoteCommandProtocol.v5.expectedStreams(for: plain) == [.error, .stdout, .stderr])
+    @Test func expectedStreamsFollowTheRequest() throws {
+        let tty = try Options(query: "command=sh&stdin=true&stdout=true&stderr=true&tty=true", requireCommand: true)
+        #expect(SPDYRemoteCommand.expectedStreams(for: tty, protocol: .v4) == [.error, .stdin, .stdout, .resize])
+        #expect(SPDYRemoteCommand.expectedStreams(for: tty, protocol: .v2) == [.error, .stdin, .stdout])
+        let plain = try Options(query: "command=ls&stdout=true&stderr=true", requireCommand: true)
+        #expect(SPDYRemoteCommand.expectedStreams(for: plain, protocol: .v5) == [.error, .stdout, .stderr])
     }
 
-    @Test func errorStreamMessages() {
-        #expect(RemoteCommandProtocol.v4.errorStreamMessage(exitCode: 0) == #"{"apiVersion":"v1","kind":"Status","metadata":{},"status":"Success"}"#)
-        #expect(RemoteCommandProtocol.v5.errorStreamMessage(exitCode: 3) == #"{"apiVersion":"v1","details":{"causes":[{"message":"3","reason":"ExitCode"}]},"kind":"Status","message":"command terminated with non-zero exit code: exit status 3","metadata":{},"reason":"NonZeroExitCode","status":"Failure"}"#)
-        #expect(RemoteCommandProtocol.v3.errorStreamMessage(exitCode: 0) == nil)
-        #expect(RemoteCommandProtocol.v2.errorStreamMessage(exitCode: 2) == "command terminated with non-zero exit code: exit status 2")
-        #expect(RemoteCommandProtocol.v1.errorStreamMessage(exitCode: nil, failure: "no such container") == "no such container")
-    }
-
-    @Test func requestsAreReadFromTheQuery() throws {
-        #expect(try ExecRequest(query: "command=sh&command=-c&command=echo%20a+b&container=c&stderr=true&stdout=true") ==
-                ExecRequest(command: ["sh", "-c", "echo a b"], stdin: false, stdout: true, stderr: true, tty: false))
-        #expect(try ExecRequest(query: "command=sh&stdin=1&tty=true&stdout=true").tty)
-        #expect(throws: ExecRequestError.self) { try ExecRequest(query: "stdout=true") }
-        #expect(throws: ExecRequestError.self) { try ExecRequest(query: "command=ls") }
-        #expect(throws: ExecRequestError.self) { try ExecRequest(query: "command=ls&stdout=yes") }
+    @Test func upgradesAreChosenFromTheHeaders() throws {
+        let spdyExec: HTTPHeaders = ["Connection": "Upgrade", "Upgrade": "SPDY/3.1",
+                                     "X-Stream-Protocol-Version": "v4.channel.k8s.io", "X-Stream-Protocol-Version": "v3.channel.k8s.io"]
+        #expect(try StreamUpgrade.negotiate(portForward: false, headers: spdyExec) == .spdyRemoteCommand(.v4))
+        #expect(StreamUpgrade.spdyRemoteCommand(.v4).responseHeaders.first(name: "X-Stream-Protocol-Version") == "v4.channel.k8s.io")
+        let spdyForward: HTTPHeaders = ["Connection": "Upgrade", "Upgrade": "SPDY/3.1", "X-Stream-Protocol-Version": "portforward.k8s.io"]
+        #expect(try StreamUpgrade.negotiate(portForward: true, headers: spdyForward) == .spdyPortForward)
+        let tunnel: HTTPHeaders = ["Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+                                   "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Protocol": "SPDY/3.1+portforward.k8s.io"]
+        #expect(try StreamUpgrade.negotiate(portForward: true, headers: tunnel) == .webSocketPortForward(key: "dGhlIHNhbXBsZSBub25jZQ=="))
+        #expect(StreamUpgrade.webSocketPortForward(key: "dGhlIHNhbXBsZSBub25jZQ==").responseHeaders.first(name: "Sec-WebSocket-Accept")
+                == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+        // Wrong pairings are clear 400s, not a hang.
+        #expect(throws: LogRequestError(status: 400, "port-forward over SPDY needs X-Stream-Protocol-Version: portforward.k8s.io")) {
+            try StreamUpgrade.negotiate(portForward: true, headers: spdyExec)
+        }
+        #expect(throws: LogRequestError.self) { try StreamUpgrade.negotiate(portForward: false, headers: spdyForward) }
+        #expect(throws: LogRequestError.self) { try StreamUpgrade.negotiate(portForward: false, headers: ["Connection": "Upgrade", "Upgrade": "h2c"]) }
+        #expect(throws: LogRequestError(status: 400, "Upgrade request required")) { try StreamUpgrade.negotiate(portForward: true, headers: [:]) }
     }
 
     @Test func resizeObjectsAreSplitFromAnyChunking() {
@@ -155,10 +169,21 @@ final class ResizeRecordingSession: ExecSession {
 
 /// Exec over SPDY on loopback TCP, with real processes behind the session.
 @Suite struct SPDYExecHandlerTests {
-    func handler(_ version: RemoteCommandProtocol, _ request: ExecRequest, clock: AgentClock = .system,
-                 start: @escaping ExecStarter = { try ProcessExecSession($0.command) }) -> @Sendable (SPDYConnection) async -> Void {
-        { connection in
-            await SPDYExecHandler(version: version, request: request, start: start, clock: clock).serve(connection)
+    typealias Version = RemoteCommand.StreamProtocol
+
+    /// Options as kubectl's query gives them.
+    func options(_ command: [String], stdin: Bool = false, stderr: Bool = true, tty: Bool = false) -> RemoteCommand.Options {
+        let query = (command.map { "command=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0) }
+            + ["stdin=\(stdin)", "stdout=true", "stderr=\(stderr)", "tty=\(tty)"]).joined(separator: "&")
+        return try! RemoteCommand.Options(query: query, requireCommand: true)
+    }
+
+    func handler(_ version: Version, _ request: RemoteCommand.Options, clock: AgentClock = .system,
+                 start: (@Sendable () async throws -> any ExecSession)? = nil) -> @Sendable (SPDYConnection) async -> Void {
+        let command = request.command
+        let start = start ?? { try ProcessExecSession(command) }
+        return { connection in
+            await SPDYExecHandler(streamProtocol: version, options: request, start: start, clock: clock).serve(connection)
         }
     }
 
@@ -169,15 +194,15 @@ final class ResizeRecordingSession: ExecSession {
     }
 
     /// Opens the streams as client-go does (error first), sends `stdin`, collects the rest.
-    func exec(_ client: SPDYConnection, _ request: ExecRequest, version: RemoteCommandProtocol, stdin: String = "",
+    func exec(_ client: SPDYConnection, _ request: RemoteCommand.Options, version: Version, stdin: String = "",
               resizes: [String] = []) async throws -> Outcome {
-        func open(_ type: RemoteCommandProtocol.StreamType) async throws -> SPDYStream {
+        func open(_ type: SPDYRemoteCommand.StreamType) async throws -> SPDYStream {
             try await client.openStream(headers: ["streamType": type.rawValue])
         }
         let errorStream = try await open(.error)
         try await errorStream.finish()
-        var outputs: [RemoteCommandProtocol.StreamType: SPDYStream] = [:]
-        for type in version.expectedStreams(for: request).sorted(by: { $0.rawValue < $1.rawValue }) where type != .error {
+        var outputs: [SPDYRemoteCommand.StreamType: SPDYStream] = [:]
+        for type in SPDYRemoteCommand.expectedStreams(for: request, protocol: version).sorted(by: { $0.rawValue < $1.rawValue }) where type != .error {
             let stream = try await open(type)
             switch type {
             case .stdin:
@@ -197,7 +222,7 @@ final class ResizeRecordingSession: ExecSession {
     }
 
     @Test func stdinInOutputsOutAndExitCodeReported() async throws {
-        let request = ExecRequest(command: ["sh", "-c", "cat; echo oops >&2; exit 3"], stdin: true, stdout: true, stderr: true, tty: false)
+        let request = options(["sh", "-c", "cat; echo oops >&2; exit 3"], stdin: true)
         let outcome = try await withSPDYServer(handler(.v4, request)) { port in
             try await withSPDYClient(port: port) { client in
                 try await exec(client, request, version: .v4, stdin: "hello over spdy\n")
@@ -210,15 +235,15 @@ final class ResizeRecordingSession: ExecSession {
     }
 
     @Test func successAndOlderVersions() async throws {
-        let request = ExecRequest(command: ["sh", "-c", "echo ok"], stdin: false, stdout: true, stderr: true, tty: false)
-        for (version, expectedError) in [(RemoteCommandProtocol.v5, #""status":"Success""#), (.v2, ""), (.v1, "")] {
+        let request = options(["sh", "-c", "echo ok"])
+        for (version, expectedError) in [(Version.v5, #""status":"Success""#), (.v2, ""), (.v1, "")] {
             let outcome = try await withSPDYServer(handler(version, request)) { port in
                 try await withSPDYClient(port: port) { client in try await exec(client, request, version: version) }
             }
             #expect(outcome.stdout == "ok\n")
             if expectedError.isEmpty { #expect(outcome.error == "") } else { #expect(outcome.error.contains(expectedError)) }
         }
-        let failing = ExecRequest(command: ["sh", "-c", "exit 7"], stdin: false, stdout: true, stderr: false, tty: false)
+        let failing = options(["sh", "-c", "exit 7"], stderr: false)
         let outcome = try await withSPDYServer(handler(.v3, failing)) { port in
             try await withSPDYClient(port: port) { client in try await exec(client, failing, version: .v3) }
         }
@@ -227,8 +252,8 @@ final class ResizeRecordingSession: ExecSession {
 
     @Test func startFailureIsAStatusOnTheErrorStream() async throws {
         struct NoContainer: Error, CustomStringConvertible { var description: String { "container \"app\" is not running" } }
-        let request = ExecRequest(command: ["true"], stdin: false, stdout: true, stderr: false, tty: false)
-        let outcome = try await withSPDYServer(handler(.v4, request, start: { _ in throw NoContainer() })) { port in
+        let request = options(["true"], stderr: false)
+        let outcome = try await withSPDYServer(handler(.v4, request, start: { throw NoContainer() })) { port in
             try await withSPDYClient(port: port) { client in try await exec(client, request, version: .v4) }
         }
         #expect(outcome.stdout == "")
@@ -237,8 +262,8 @@ final class ResizeRecordingSession: ExecSession {
     }
 
     @Test func ttyResizesReachTheSession() async throws {
-        let request = ExecRequest(command: ["sh"], stdin: true, stdout: true, stderr: true, tty: true)
-        let outcome = try await withSPDYServer(handler(.v4, request, start: { _ in ResizeRecordingSession(expected: 2) })) { port in
+        let request = options(["sh"], stdin: true, tty: true)
+        let outcome = try await withSPDYServer(handler(.v4, request, start: { ResizeRecordingSession(expected: 2) })) { port in
             try await withSPDYClient(port: port) { client in
                 try await exec(client, request, version: .v4, resizes: [#"{"Width":80,"Height":24}{"Width":"#, #"100,"Height":30}"#])
             }
@@ -250,10 +275,10 @@ final class ResizeRecordingSession: ExecSession {
     @Test func missingStreamsTimeOut() async throws {
         let manual = ManualClock()
         let clock = AgentClock(manual, epoch: Date(timeIntervalSince1970: 0))
-        let request = ExecRequest(command: ["true"], stdin: true, stdout: true, stderr: false, tty: false)
+        let request = options(["true"], stdin: true, stderr: false)
         final class Flag: Sendable { let value = Mutex(false) }
         let started = Flag()
-        try await withSPDYServer(handler(.v4, request, clock: clock, start: { _ in
+        try await withSPDYServer(handler(.v4, request, clock: clock, start: {
             started.value.withLock { $0 = true }
             return try ProcessExecSession(["true"])
         })) { port in

@@ -1,3 +1,4 @@
+import CapstanHTTPUpgrade
 import CapstanSPDY
 import NIOCore
 import NIOPosix
@@ -106,4 +107,32 @@ func closedPort() async throws -> Int {
     let port = channel.localAddress!.port!
     try await channel.close()
     return port
+}
+
+/// Runs `body` with an async byte channel seen as a ``RawConnection`` (as after an HTTP
+/// upgrade); the channel is closed when `body` returns.
+func withRawConnection<T: Sendable>(_ channel: ByteChannel, _ body: @escaping @Sendable (RawConnection) async throws -> T) async throws -> T {
+    try await channel.executeThenClose { inbound, outbound in
+        let (bytes, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
+        let raw = RawConnection(inbound: bytes) { try await outbound.write($0) }
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                do {
+                    for try await buffer in inbound { continuation.yield(buffer) }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+                return nil
+            }
+            group.addTask { try await body(raw) }
+            while let next = try await group.next() {
+                if let result = next {
+                    group.cancelAll()
+                    return result
+                }
+            }
+            throw SPDYStreamError("the connection ended without a result")
+        }
+    }
 }

@@ -50,8 +50,16 @@ public struct TimestampError: Error, Hashable, Sendable, CustomStringConvertible
 }
 
 extension MetaV1.Time: Codable, CustomStringConvertible {
+    /// Go's zero time (0001-01-01T00:00:00Z), which Kubernetes writes as `null`: a required time
+    /// that is null (a TokenRequest's `status.expirationTimestamp` in a request) reads as zero.
+    public static let zero = MetaV1.Time(secondsSinceEpoch: -62_135_596_800)
+
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
+        if c.decodeNil() {
+            self = .zero
+            return
+        }
         let s = try c.decode(String.self)
         do { self = try .init(rfc3339: s) } catch {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
@@ -60,7 +68,11 @@ extension MetaV1.Time: Codable, CustomStringConvertible {
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.singleValueContainer()
-        try c.encode(rfc3339)
+        if self == .zero {
+            try c.encodeNil()
+        } else {
+            try c.encode(rfc3339)
+        }
     }
 
     public var description: String { rfc3339 }

@@ -1,5 +1,6 @@
 import CapstanAPI
 import CapstanAPIMachinery
+import CapstanHTTPUpgrade
 import NIOCore
 import NIOHTTP1
 
@@ -20,6 +21,8 @@ public struct UserInfo: Sendable, Hashable {
 public struct APIRequest: Sendable {
     public var method: HTTPMethod
     public var path: String
+    /// The query as sent (still percent-encoded), for proxying.
+    public var rawQuery: String
     public var segments: [String]
     public var query: QueryParameters
     public var headers: HTTPHeaders
@@ -30,6 +33,7 @@ public struct APIRequest: Sendable {
         self.method = method
         let (path, query) = QueryParameters.split(uri: uri)
         self.path = path
+        self.rawQuery = uri.firstIndex(of: "?").map { String(uri[uri.index(after: $0)...]) } ?? ""
         self.segments = path.split(separator: "/", omittingEmptySubsequences: true).map { QueryParameters.percentDecode(String($0)) }
         self.query = query
         self.headers = headers
@@ -41,11 +45,16 @@ public struct APIRequest: Sendable {
     public var contentType: String { headers.first(name: "content-type") ?? "" }
 }
 
-/// A response: bytes, or a stream the writer produces (watches).
+/// A response: bytes, a stream the writer produces (watches), or a connection taken over
+/// for an upgrade (exec, attach, port-forward).
 public struct APIResponse: Sendable {
     public enum Body: Sendable {
         case bytes([UInt8])
         case stream(@Sendable (any ResponseStreamWriter) async throws -> Void)
+        /// The server removes its HTTP handlers and hands the raw connection over; the handler
+        /// writes the response head itself (`101 Switching Protocols`, or an error) and owns
+        /// the connection until it returns. `status` and `headers` are only used for metrics.
+        case upgrade(@Sendable (RawConnection) async throws -> Void)
     }
 
     public var status: HTTPResponseStatus
@@ -63,6 +72,13 @@ public struct APIResponse: Sendable {
         self.status = status
         self.headers = ["content-type": contentType, "cache-control": "no-cache, private"]
         self.body = .stream(stream)
+    }
+
+    /// Takes the connection over (see `Body.upgrade`).
+    public static func upgrade(_ handler: @escaping @Sendable (RawConnection) async throws -> Void) -> APIResponse {
+        var response = APIResponse(status: .switchingProtocols, bytes: [])
+        response.body = .upgrade(handler)
+        return response
     }
 
     public static func json(_ value: JSONValue, status: HTTPResponseStatus = .ok) -> APIResponse {

@@ -1,4 +1,5 @@
 import CapstanAPIMachinery
+import CapstanHTTPUpgrade
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -29,6 +30,8 @@ public final class HTTPServer: Sendable {
         var shuttingDown = false
         /// Open connections and whether each is between requests (idle).
         var connections: [ObjectIdentifier: (channel: any Channel, idle: Bool)] = [:]
+        /// Connections taken over by an upgrade (exec, attach); closed at shutdown.
+        var upgraded: [ObjectIdentifier: any Channel] = [:]
     }
 
     /// Streaming responses, ended at shutdown.
@@ -101,7 +104,7 @@ public final class HTTPServer: Sendable {
     public func shutdown() async {
         let (channel, idle) = state.withLock { s in
             s.shuttingDown = true
-            return (s.channel, s.connections.values.filter(\.idle).map(\.channel))
+            return (s.channel, s.connections.values.filter(\.idle).map(\.channel) + Array(s.upgraded.values))
         }
         streams.closeAll()
         try? await channel?.close()
@@ -129,7 +132,12 @@ public final class HTTPServer: Sendable {
 
     private func serve(_ connection: Connection) async {
         let channel = connection.channel
-        defer { _ = state.withLock { $0.connections.removeValue(forKey: ObjectIdentifier(channel)) } }
+        defer {
+            state.withLock { s in
+                s.connections.removeValue(forKey: ObjectIdentifier(channel))
+                s.upgraded.removeValue(forKey: ObjectIdentifier(channel))
+            }
+        }
         guard setIdle(channel, true) else {
             try? await channel.close()
             return
@@ -158,7 +166,9 @@ public final class HTTPServer: Sendable {
                             throw HTTPParserError.invalidInternalState
                         }
                     }
-                    let keepAlive = head.isKeepAlive && !isShuttingDown
+                    // The decoder stops parsing after a request that asks for an upgrade, so a
+                    // connection whose upgrade is refused is not reused.
+                    let keepAlive = head.isKeepAlive && !isShuttingDown && !head.headers.contains(name: "upgrade")
                     let response: APIResponse
                     if tooLarge {
                         response = .error(.requestEntityTooLarge("the request body is larger than \(maxBodyBytes) bytes"))
@@ -167,6 +177,15 @@ public final class HTTPServer: Sendable {
                         let user = authenticate(certificate ?? nil, head.headers)
                         let request = APIRequest(method: head.method, uri: head.uri, headers: head.headers, body: body, user: user)
                         response = await handler(request)
+                    }
+                    if case .upgrade(let upgrade) = response.body {
+                        state.withLock { $0.upgraded[ObjectIdentifier(channel)] = channel }
+                        try await HTTPServerUpgrade.run(channel: channel, inbound: &iterator, outbound: outbound, removeExtra: { operations in
+                            if let compressor = try? operations.handler(type: HTTPResponseCompressor.self) {
+                                operations.removeHandler(compressor, promise: nil)
+                            }
+                        }, handler: upgrade)
+                        break
                     }
                     try await write(response, version: head.version, keepAlive: keepAlive, head: head, to: outbound)
                     if !keepAlive || tooLarge { break }
@@ -197,6 +216,9 @@ public final class HTTPServer: Sendable {
             } else {
                 try await outbound.write(contentsOf: [head, .end(nil)])
             }
+        case .upgrade:
+            // Handled by `serve` before any response is written.
+            break
         case .stream(let produce):
             headers.remove(name: "content-length")
             try await outbound.write(.head(HTTPResponseHead(version: version, status: response.status, headers: headers)))

@@ -78,6 +78,12 @@ public final class APIRouter: Sendable {
                 label.resource = "pods/log"
                 return await podLogRoute(request, namespace: s[3], name: s[5])
             }
+            if s.count == 7, s[2] == "namespaces", s[4] == "pods", ["exec", "attach", "portforward"].contains(s[6]),
+               request.method == .GET || request.method == .POST {
+                label.verb = "CONNECT"
+                label.resource = "pods/" + s[6]
+                return await podStreamRoute(request, namespace: s[3], name: s[5], subresource: s[6])
+            }
             if s.count == 2 {
                 guard let doc = discovery.resourceList(group: "", version: "v1") else { return .error(.notFoundPath()) }
                 return APIResponse(bytes: doc)

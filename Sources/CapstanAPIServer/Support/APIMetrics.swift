@@ -9,7 +9,8 @@ import Synchronization
 public final class APIMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     let factory: PrometheusMetricsFactory
-    private let counters = Mutex<[RequestLabel: CoreMetrics.Counter]>([:])
+    /// Each label's counter and its count so far (read back by ``requestCounts()``).
+    private let counters = Mutex<[RequestLabel: (counter: CoreMetrics.Counter, count: Int)]>([:])
     private let timers = Mutex<[String: CoreMetrics.Timer]>([:])
     private let watches: CoreMetrics.Gauge
     private let watchCount = Atomic<Int>(0)
@@ -24,7 +25,7 @@ public final class APIMetrics: Sendable {
     }
 
     func record(_ label: RequestLabel, duration: Duration) {
-        counter(label).increment()
+        count(label)
         let key = "\(label.verb)|\(label.resource)"
         let timer = timers.withLock { t in
             if let existing = t[key] { return existing }
@@ -38,18 +39,28 @@ public final class APIMetrics: Sendable {
     }
 
     func recordStreamStart(_ label: RequestLabel) {
-        counter(label).increment()
+        count(label)
     }
 
-    private func counter(_ label: RequestLabel) -> CoreMetrics.Counter {
-        counters.withLock { c in
-            if let existing = c[label] { return existing }
+    private func count(_ label: RequestLabel) {
+        let counter = counters.withLock { c in
+            if let existing = c[label] {
+                c[label]?.count += 1
+                return existing.counter
+            }
             let made = CoreMetrics.Counter(label: "apiserver_request_total",
                                            dimensions: [("verb", label.verb), ("resource", label.resource),
                                                         ("code", String(label.code))], factory: factory)
-            c[label] = made
+            c[label] = (made, 1)
             return made
         }
+        counter.increment()
+    }
+
+    /// Requests served so far by verb, resource (`pods`, `pods/status`) and code, as
+    /// `apiserver_request_total` counts them.
+    public func requestCounts() -> [RequestLabel: Int] {
+        counters.withLock { $0.mapValues(\.count) }
     }
 
     func watchStarted() {

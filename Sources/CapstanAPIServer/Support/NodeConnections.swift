@@ -2,6 +2,7 @@ import CapstanClient
 import CapstanPKI
 import Foundation
 import Logging
+import NIOSSL
 import Synchronization
 
 /// Clients of the node agents' HTTPS endpoints (logs), one per agent address, authenticated
@@ -42,6 +43,15 @@ final class NodeConnections: Sendable {
             clients[server] = client
             return client
         }
+    }
+
+    /// TLS for a raw connection to an agent (exec and attach upgrades), with the same identity.
+    func tlsConfiguration() throws -> TLSConfiguration {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(certificatePEM).map { .certificate($0) }
+        tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: keyPEM, format: .pem))
+        tls.certificateVerification = .none
+        return tls
     }
 
     func shutdown() async {

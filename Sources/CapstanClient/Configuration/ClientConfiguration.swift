@@ -24,6 +24,10 @@ public struct ClientConfiguration: Sendable {
     /// Keep-alive connections to the server for ordinary requests (one request at a time each).
     /// Watches use connections of their own.
     public var maxConnections = 32
+    /// Of those, how many are kept open while idle (others close as they come back). Each kept
+    /// connection holds TLS state and buffers on both ends; busy clients raise it toward
+    /// `maxConnections`.
+    public var maxIdleConnections = 4
     /// Time allowed to connect, including the TLS handshake.
     public var connectTimeout: Duration = .seconds(10)
     /// Time allowed for one request (not watches), from sending it to the end of the response;

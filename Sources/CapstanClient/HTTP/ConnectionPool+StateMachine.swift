@@ -4,7 +4,9 @@ extension ConnectionPool {
     ///
     /// Idle connections are reused last-in first-out (warm ones first). A new connection opens only
     /// while the pool is below `maxConnections` and a waiter is not already covered by one being
-    /// opened; a connection that opens goes to the longest waiter.
+    /// opened; a connection that opens goes to the longest waiter. At most `maxIdle` connections are
+    /// kept idle: a burst may open up to `maxConnections`, and those it no longer needs are closed as
+    /// they come back instead of holding their buffers and TLS state on both ends.
     struct StateMachine<Connection: Hashable> {
         typealias WaiterID = Int
 
@@ -39,6 +41,7 @@ extension ConnectionPool {
         }
 
         let maxConnections: Int
+        let maxIdle: Int
         private(set) var idle: [Connection] = []
         private(set) var leased = 0
         private(set) var connecting = 0
@@ -46,8 +49,9 @@ extension ConnectionPool {
         private var waitersHead = 0
         private(set) var isShutdown = false
 
-        init(maxConnections: Int) {
+        init(maxConnections: Int, maxIdle: Int? = nil) {
             self.maxConnections = max(1, maxConnections)
+            self.maxIdle = max(1, min(maxIdle ?? maxConnections, self.maxConnections))
         }
 
         /// Connections open, leased or being opened.
@@ -79,8 +83,7 @@ extension ConnectionPool {
                 leased += 1
                 return .deliver(connection, to: waiter)
             }
-            idle.append(connection)
-            return .park
+            return park(connection)
         }
 
         mutating func connectFailed() -> ConnectFailedAction {
@@ -105,6 +108,12 @@ extension ConnectionPool {
                 leased += 1
                 return .deliver(connection, to: waiter)
             }
+            return park(connection) == .park ? .park : .close(connection)
+        }
+
+        /// Keeps a connection nobody waits for, unless `maxIdle` are kept already.
+        private mutating func park(_ connection: Connection) -> ConnectedAction {
+            guard idle.count < maxIdle else { return .close(connection) }
             idle.append(connection)
             return .park
         }

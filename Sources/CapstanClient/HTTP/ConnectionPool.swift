@@ -24,10 +24,10 @@ final class ConnectionPool: Sendable {
     private let factory: ConnectionFactory
     private let logger: Logger
 
-    init(factory: ConnectionFactory, maxConnections: Int, logger: Logger) {
+    init(factory: ConnectionFactory, maxConnections: Int, maxIdle: Int? = nil, logger: Logger) {
         self.factory = factory
         self.logger = logger
-        self.state = Mutex(State(machine: StateMachine(maxConnections: maxConnections)))
+        self.state = Mutex(State(machine: StateMachine(maxConnections: maxConnections, maxIdle: maxIdle)))
     }
 
     /// A connection for one request; give it back with ``release(_:reusable:)``.

@@ -51,6 +51,24 @@ public final class SharedInformerFactory: Sendable {
         }
     }
 
+    /// How many resources have an informer (each is one list+watch).
+    public var informerCount: Int { state.withLock { $0.informers.count } }
+
+    /// The metadata of a resource's objects, from the typed informer when the resource has a
+    /// built-in type (shared with the controllers that use it), else from a JSON informer.
+    public func metadataInformer(resource: APIResource) -> MetadataInformer {
+        func typed<T: APIObject>(_ type: T.Type) -> MetadataInformer {
+            MetadataInformer(resource: resource, typed: informer(type))
+        }
+        if let type = Self.builtInTypes[resource.apiVersion + "/" + resource.plural] {
+            return typed(type)
+        }
+        return MetadataInformer(resource: resource, json: informer(resource: resource))
+    }
+
+    private static let builtInTypes: [String: any APIObject.Type] = Dictionary(
+        BuiltInAPIObjects.all.map { ($0.resource.apiVersion + "/" + $0.resource.plural, $0) }, uniquingKeysWith: { first, _ in first })
+
     private func shared<T: Sendable>(_ id: String, make: () -> Informer<T>) -> Informer<T> {
         let (informer, startNow) = state.withLock { state -> (Informer<T>, Bool) in
             if let existing = state.informers[id] as? Informer<T> { return (existing, false) }

@@ -5,7 +5,8 @@ import Foundation
 
 /// The DaemonSet controller: one pod per eligible node as ``DaemonSetCore`` decides (node
 /// selector, node affinity, taints and tolerations), rolling updates with maxUnavailable or
-/// maxSurge (OnDelete leaves old pods alone), and the status numbers Kubernetes reports.
+/// maxSurge (OnDelete leaves old pods alone) over ControllerRevisions (so `kubectl rollout
+/// history|undo daemonset` work), and the status numbers Kubernetes reports.
 public struct DaemonSetController: Controller {
     public let name = "daemonset"
 
@@ -15,6 +16,8 @@ public struct DaemonSetController: Controller {
         let daemonSets = context.informers.informer(AppsV1.DaemonSet.self)
         let nodes = context.informers.informer(CoreV1.Node.self)
         let pods = context.informers.informer(CoreV1.Pod.self)
+        let revisions = context.informers.informer(AppsV1.ControllerRevision.self)
+        let history = ControllerHistory(client: context.client)
         let queue = WorkQueue<ObjectKey>(clock: context.clock)
         let expectations = Expectations(clock: context.clock)
         daemonSets.addEventHandler { event in
@@ -41,12 +44,19 @@ public struct DaemonSetController: Controller {
         try await daemonSets.waitForSync()
         try await nodes.waitForSync()
         try await pods.waitForSync()
+        try await revisions.waitForSync()
         await queue.run(workers: context.workers) { key in
             guard let ds = daemonSets.store.get(key), ds.objectMeta.deletionTimestamp == nil else { return }
             guard expectations.satisfied(key.description) else { return }
             let now = Int64(context.clock.date.timeIntervalSince1970.rounded(.down))
             let owned = pods.store.byIndex(IndexName.controllerUID, ds.objectMeta.uid ?? "")
-            let plan = DaemonSetCore.reconcile(ds, nodes: nodes.store.list(), pods: owned, now: now)
+            let dsRevisions = revisions.store.byIndex(IndexName.controllerUID, ds.objectMeta.uid ?? "")
+            let (current, collisionCount) = try await history.ensureRevision(
+                owner: ds.objectMeta, ownerRef: ds.asControllerRef, template: ds.spec?.template ?? CoreV1.PodTemplateSpec(),
+                existing: dsRevisions, collisionCount: ds.status?.collisionCount)
+            let hash = current.metadata?.labels?[ControllerHistoryCore.hashLabel] ?? ""
+            var plan = DaemonSetCore.reconcile(ds, nodes: nodes.store.list(), pods: owned, now: now, hash: hash)
+            plan.status.collisionCount = collisionCount
             expectations.expect(key.description, adds: plan.create.count, deletes: plan.delete.count)
             var firstError: (any Error)?
             for name in plan.delete {
@@ -58,7 +68,6 @@ public struct DaemonSetController: Controller {
                     if !APIErrors.isNotFound(error) { firstError = firstError ?? error }
                 }
             }
-            let hash = ds.spec.map { DaemonSetCore.templateHash($0.template) } ?? ""
             for node in plan.create {
                 do {
                     let pod = try await context.client.create(DaemonSetCore.makePod(ds, node: node, hash: hash))
@@ -74,6 +83,14 @@ public struct DaemonSetController: Controller {
                 updated.status = plan.status
                 _ = try await context.client.updateStatus(updated)
             }
+            // History: the current revision and those pods still run are kept.
+            let podHashes = Set(owned.compactMap { $0.objectMeta.labels?[ControllerHistoryCore.hashLabel] })
+            var live: Set<String> = [current.metadata?.name ?? ""]
+            for revision in dsRevisions where podHashes.contains(revision.metadata?.labels?[ControllerHistoryCore.hashLabel] ?? "") {
+                live.insert(revision.metadata?.name ?? "")
+            }
+            try await history.truncate(dsRevisions.filter { $0.metadata?.name != current.metadata?.name } + [current], live: live,
+                                       limit: ds.spec?.revisionHistoryLimit, namespace: ds.namespace)
             if let minReady = ds.spec?.minReadySeconds, minReady > 0, plan.status.numberAvailable != plan.status.numberReady {
                 queue.add(key, after: .seconds(Int64(minReady)))
             }

@@ -7,7 +7,8 @@ import Foundation
 /// (rolling update with maxUnavailable/maxSurge, or OnDelete) and the status numbers.
 ///
 /// Pods are created for a node through required node affinity on `metadata.name` (the
-/// scheduler binds them), labelled `controller-revision-hash` with the template's hash.
+/// scheduler binds them), labelled `controller-revision-hash` with the hash of the current
+/// ControllerRevision.
 public enum DaemonSetCore {
     public static let revisionHashLabel = "controller-revision-hash"
 
@@ -19,36 +20,10 @@ public enum DaemonSetCore {
         public var status: AppsV1.DaemonSetStatus
     }
 
-    /// A stable hash of the pod template (FNV-1a of its JSON with sorted keys), as the revision label value.
+    /// The revision hash of the pod template with no collisions: the `controller-revision-hash`
+    /// of its ControllerRevision (``ControllerHistoryCore``).
     public static func templateHash(_ template: CoreV1.PodTemplateSpec) -> String {
-        let bytes = (try? KubeJSON.encode(template)).map { [UInt8]($0) } ?? []
-        var h: UInt32 = 2_166_136_261
-        func mix(_ bytes: [UInt8]) {
-            for b in bytes {
-                h ^= UInt32(b)
-                h = h &* 16_777_619
-            }
-        }
-        func feed(_ v: JSONValue) {
-            switch v {
-            case .object(let o):
-                mix([UInt8(ascii: "{")])
-                for key in o.keys.sorted() {
-                    feed(.string(key))
-                    if let value = o[key] { feed(value) }
-                }
-                mix([UInt8(ascii: "}")])
-            case .array(let a):
-                mix([UInt8(ascii: "[")])
-                a.forEach(feed)
-                mix([UInt8(ascii: "]")])
-            default:
-                mix(v.serialized())
-            }
-        }
-        feed((try? JSONValue.parse(bytes)) ?? .null)
-        // Kubernetes writes these hashes as short decimal strings.
-        return String(h)
+        ControllerHistoryCore.hash(ControllerHistoryCore.patch(template: template), collisionCount: nil)
     }
 
     /// The tolerations every daemon pod gets, so it runs on nodes that are not ready,
@@ -149,8 +124,10 @@ public enum DaemonSetCore {
         return CoreV1.Pod(metadata: meta, spec: spec)
     }
 
-    public static func reconcile(_ ds: AppsV1.DaemonSet, nodes: [CoreV1.Node], pods: [CoreV1.Pod], now: Int64) -> Plan {
-        let hash = ds.spec.map { templateHash($0.template) } ?? ""
+    /// The plan for `ds`; pods labelled `hash` (the current revision's, by default the
+    /// template's) are up to date.
+    public static func reconcile(_ ds: AppsV1.DaemonSet, nodes: [CoreV1.Node], pods: [CoreV1.Pod], now: Int64, hash: String? = nil) -> Plan {
+        let hash = hash ?? ds.spec.map { templateHash($0.template) } ?? ""
         let minReady = Int64(ds.spec?.minReadySeconds ?? 0)
         var plan = Plan(status: AppsV1.DaemonSetStatus(currentNumberScheduled: 0, desiredNumberScheduled: 0, numberMisscheduled: 0, numberReady: 0))
         var byNode: [String: [CoreV1.Pod]] = [:]

@@ -31,6 +31,8 @@ final class DeploymentSync: Sendable {
     let replicaSets: Informer<AppsV1.ReplicaSet>
     let pods: Informer<CoreV1.Pod>
     let queue: WorkQueue<ObjectKey>
+    /// Deployment and ReplicaSet writes of this controller not yet seen by the informers.
+    let ownWrites = OwnWrites()
 
     init(context: ControllerContext) {
         self.context = context
@@ -41,8 +43,12 @@ final class DeploymentSync: Sendable {
     }
 
     func registerHandlers() {
-        deployments.addEventHandler { [self] event in queue.add(event.object.key) }
+        deployments.addEventHandler { [self] event in
+            if case .deleted(let d) = event { ownWrites.forget(d.key.description) }
+            queue.add(event.object.key)
+        }
         replicaSets.addEventHandler { [self] event in
+            if case .deleted(let rs) = event { ownWrites.forget(rs.key.description) }
             if case .updated(let old, let new) = event, old.objectMeta.controllerRef?.uid != new.objectMeta.controllerRef?.uid {
                 enqueueOwner(of: old)
             }
@@ -73,6 +79,13 @@ final class DeploymentSync: Sendable {
     func sync(_ key: ObjectKey) async throws {
         guard var d = deployments.store.get(key), let spec = d.spec else { return }
         guard d.objectMeta.deletionTimestamp == nil else { return }
+        // The cache has not caught up with our own last writes (to the Deployment or its
+        // ReplicaSets): acting now would write from stale data; their events bring us back.
+        if ownWrites.isStale(key.description, resourceVersion: d.objectMeta.resourceVersion) { return }
+        for rs in replicaSets.store.byIndex(IndexName.controllerUID, d.objectMeta.uid ?? "")
+        where ownWrites.isStale(rs.key.description, resourceVersion: rs.objectMeta.resourceVersion) {
+            return
+        }
         let selector = try LabelSelector(spec.selector)
         if selector.isEmpty {
             context.recorder.record(d, type: .warning, reason: "SelectingAll", message: "This deployment is selecting all pods. A non-empty selector is required.")
@@ -142,7 +155,9 @@ final class DeploymentSync: Sendable {
             if let revision, d.objectMeta.annotations?[DeploymentCore.revisionAnnotation] != revision {
                 var annotated = d
                 annotated.objectMeta.annotations = (d.objectMeta.annotations ?? [:]).merging([DeploymentCore.revisionAnnotation: revision]) { $1 }
-                d = try await context.client.update(annotated)
+                let written = try await context.client.update(annotated)
+                ownWrites.wrote(key.description, replacing: d.objectMeta.resourceVersion, with: written.objectMeta.resourceVersion)
+                d = written
             }
         }
         let now = context.clock.date
@@ -154,7 +169,8 @@ final class DeploymentSync: Sendable {
         if status != d.status {
             var updated = d
             updated.status = status
-            _ = try await context.client.updateStatus(updated)
+            let written = try await context.client.updateStatus(updated)
+            ownWrites.wrote(key.description, replacing: d.objectMeta.resourceVersion, with: written.objectMeta.resourceVersion)
         }
         if let recheck { queue.add(key, after: .milliseconds(Int64(recheck * 1000) + 100)) }
     }
@@ -212,7 +228,9 @@ final class DeploymentSync: Sendable {
         updated.objectMeta.annotations = a
         if d.spec?.minReadySeconds != rs.spec?.minReadySeconds { updated.spec?.minReadySeconds = d.spec?.minReadySeconds }
         if updated == rs { return rs }
-        return try await context.client.update(updated)
+        let written = try await context.client.update(updated)
+        ownWrites.wrote(rs.key.description, replacing: rs.objectMeta.resourceVersion, with: written.objectMeta.resourceVersion)
+        return written
     }
 
     func createReplicaSet(for d: AppsV1.Deployment, revision: Int64, desired: Int, surge: Int) async throws -> AppsV1.ReplicaSet {
@@ -258,6 +276,7 @@ final class DeploymentSync: Sendable {
         a[DeploymentCore.maxReplicasAnnotation] = String(desired + surge)
         updated.objectMeta.annotations = a
         let written = try await context.client.update(updated)
+        ownWrites.wrote(rs.key.description, replacing: rs.objectMeta.resourceVersion, with: written.objectMeta.resourceVersion)
         let direction = replicas > from ? "up" : "down"
         context.recorder.record(d, reason: "ScalingReplicaSet", message: "Scaled \(direction) replica set \(rs.name) from \(from) to \(replicas)")
         return written

@@ -51,6 +51,11 @@ public enum GarbageCollectorCore {
         blockingDependents == 0
     }
 
+    /// Whether a dependent with `refs` blocks the foreground deletion of the owner `ownerUID`.
+    public static func blocks(ownerUID: String, _ refs: [MetaV1.OwnerReference]) -> Bool {
+        refs.contains { $0.uid == ownerUID && $0.blockOwnerDeletion == true }
+    }
+
     /// Owner references left after removing those with `uids`.
     public static func removing(_ uids: Set<String>, from refs: [MetaV1.OwnerReference]) -> [MetaV1.OwnerReference] {
         refs.filter { !uids.contains($0.uid) }

@@ -31,6 +31,8 @@ final class ReplicaSetSync: Sendable {
     let pods: Informer<CoreV1.Pod>
     let queue: WorkQueue<ObjectKey>
     let expectations: Expectations
+    /// Status writes not yet seen by the informer.
+    let ownWrites = OwnWrites()
 
     init(context: ControllerContext) {
         self.context = context
@@ -42,7 +44,10 @@ final class ReplicaSetSync: Sendable {
 
     func registerHandlers() {
         replicaSets.addEventHandler { [self] event in
-            if case .deleted(let rs) = event { expectations.delete(rs.key.description) }
+            if case .deleted(let rs) = event {
+                expectations.delete(rs.key.description)
+                ownWrites.forget(rs.key.description)
+            }
             queue.add(event.object.key)
         }
         pods.addEventHandler { [self] event in
@@ -103,6 +108,8 @@ final class ReplicaSetSync: Sendable {
             expectations.delete(key.description)
             return
         }
+        // Our last status write has not reached the cache yet; its event brings us back.
+        if ownWrites.isStale(key.description, resourceVersion: rs.objectMeta.resourceVersion) { return }
         let uid = rs.objectMeta.uid ?? ""
         let deleting = rs.objectMeta.deletionTimestamp != nil
         let selector: LabelSelector
@@ -142,7 +149,8 @@ final class ReplicaSetSync: Sendable {
         if status != rs.status {
             var updated = rs
             updated.status = status
-            _ = try await context.client.updateStatus(updated)
+            let written = try await context.client.updateStatus(updated)
+            ownWrites.wrote(key.description, replacing: rs.objectMeta.resourceVersion, with: written.objectMeta.resourceVersion)
         }
         if let wait = ReplicaSetCore.nextAvailability(pods: claimed, minReadySeconds: rs.spec?.minReadySeconds ?? 0, now: now) {
             queue.add(key, after: .milliseconds(Int64(wait * 1000) + 100))

@@ -29,6 +29,10 @@ struct ContainerLogSource: Sendable {
         let follow = options.follow && !options.previous && run.state == .running
         let runtime = agent.runtime
         let now = agent.configuration.clock.now()
+        // What is in the file now is read before returning, so a follower (attach) sees
+        // everything written after this call.
+        let handle = FileHandle(forReadingAtPath: path)
+        let initial = (try? handle?.readToEnd()) ?? Data()
         return AsyncThrowingStream { continuation in
             let task = Task {
                 var renderer = CRILogRenderer(options: options, now: now)
@@ -42,12 +46,13 @@ struct ContainerLogSource: Sendable {
                     }
                     return budget > 0
                 }
-                guard let handle = FileHandle(forReadingAtPath: path) else {
+                // A follower waits for a log file that is not there yet.
+                var handle = handle
+                guard handle != nil || follow else {
                     continuation.finish()
                     return
                 }
-                defer { try? handle.close() }
-                let initial = (try? handle.readToEnd()) ?? Data()
+                defer { try? handle?.close() }
                 var text = String(decoding: initial, as: UTF8.self)
                 // Only whole lines are rendered; a trailing fragment waits for more data.
                 var remainder = ""
@@ -61,13 +66,20 @@ struct ContainerLogSource: Sendable {
                 }
                 renderer.options.tailLines = nil
                 var idle = 0
+                var exited = false
                 while !Task.isCancelled {
-                    let chunk = (try? handle.readToEnd()) ?? Data()
+                    if handle == nil { handle = FileHandle(forReadingAtPath: path) }
+                    let chunk = (try? handle?.readToEnd()) ?? Data()
                     if chunk.isEmpty {
+                        // After the container exited, one more read picks up its last lines.
+                        if exited { break }
                         idle += 1
                         if idle % 10 == 0 {
                             let state = try? await runtime.containerStatus(run.id).state
-                            if state != .running { break }
+                            if state != .running {
+                                exited = true
+                                continue
+                            }
                         }
                         try? await Task.sleep(for: .milliseconds(100))
                         continue

@@ -1,17 +1,22 @@
+import CapstanContainerRuntime
 import CapstanSPDY
 import NIOCore
 
 /// The agent's side of exec/attach over SPDY (kubectl ≤1.29, and the fallback of later ones):
 /// wait for the streams the request implies (each answered as it comes), start the session,
-/// copy stdin/resize in and stdout/stderr out, then report the end on the error stream
-/// (``RemoteCommandProtocol/errorStreamMessage(exitCode:failure:)``) and close the connection.
-/// Streams not all opened within `streamTimeout` end the connection.
+/// copy stdin/resize in and stdout/stderr out, then report the end on the error stream (the
+/// same messages as ``RemoteCommand``'s error channel) and close the connection. Streams not
+/// all opened within `streamTimeout` end the connection; a client that goes away before the
+/// process exits takes it with it (``ExecSession/terminate()``).
 struct SPDYExecHandler: Sendable {
-    let version: RemoteCommandProtocol
-    let request: ExecRequest
-    let start: ExecStarter
+    let streamProtocol: RemoteCommand.StreamProtocol
+    let options: RemoteCommand.Options
+    /// Starts the process (the runtime's exec, or an attach seen as a session).
+    let start: @Sendable () async throws -> any ExecSession
     let clock: AgentClock
     var streamTimeout: Duration = .seconds(30)
+
+    private enum Part: Sendable { case input, client, process }
 
     func serve(_ connection: SPDYConnection) async {
         guard let streams = await gatherStreams(connection), let errorStream = streams[.error] else {
@@ -20,20 +25,26 @@ struct SPDYExecHandler: Sendable {
         }
         let session: any ExecSession
         do {
-            session = try await start(request)
+            session = try await start()
         } catch {
-            await finish(streams, errorStream: errorStream, message: version.errorStreamMessage(exitCode: nil, failure: "\(error)"),
+            await finish(streams, errorStream: errorStream, message: RemoteCommand.failureStatus("\(error)", protocol: streamProtocol),
                          connection: connection)
             return
         }
-        var message: String?
-        await withDiscardingTaskGroup { group in
+        await withTaskGroup(of: Part.self) { group in
+            group.addTask {
+                // Streams opened after the request's are refused; the end of this sequence is
+                // the end of the connection.
+                for await extra in connection.incomingStreams { await extra.reset(.protocolError) }
+                return .client
+            }
             if let stdin = streams[.stdin] {
                 group.addTask {
                     while let chunk = try? await stdin.read() {
-                        do { try await session.writeStdin(chunk) } catch { break }
+                        do { try await session.writeStdin(Array(chunk.readableBytesView)) } catch { break }
                     }
                     await session.closeStdin()
+                    return .input
                 }
             }
             if let resize = streams[.resize] {
@@ -42,39 +53,45 @@ struct SPDYExecHandler: Sendable {
                     while let chunk = try? await resize.read() {
                         for size in decoder.feed(chunk.readableBytesView) { await session.resize(size) }
                     }
+                    return .input
                 }
             }
-            // Output first, so everything the command wrote is out before its status.
-            await withDiscardingTaskGroup { outputs in
-                for (kind, output) in [(RemoteCommandProtocol.StreamType.stdout, session.stdout), (.stderr, session.stderr)] {
-                    let stream = streams[kind]
-                    outputs.addTask {
-                        for await chunk in output { try? await stream?.write(chunk) }
+            group.addTask {
+                // Output first, so everything the command wrote is out before its status.
+                await withDiscardingTaskGroup { outputs in
+                    for (kind, output) in [(SPDYRemoteCommand.StreamType.stdout, session.stdout), (.stderr, session.stderr)] {
+                        let stream = streams[kind]
+                        outputs.addTask {
+                            // Drained even when the client is gone, so the process never blocks on a full pipe.
+                            for await chunk in output { try? await stream?.write(ByteBuffer(bytes: chunk)) }
+                        }
                     }
                 }
+                let message = RemoteCommand.exitStatus(await session.wait(), protocol: streamProtocol)
+                await finish(streams, errorStream: errorStream, message: message, connection: connection)
+                return .process
             }
-            do {
-                message = version.errorStreamMessage(exitCode: try await session.wait())
-            } catch {
-                message = version.errorStreamMessage(exitCode: nil, failure: "\(error)")
+            for await part in group where part != .input {
+                if part == .client { await session.terminate() }
+                break
             }
-            await finish(streams, errorStream: errorStream, message: message, connection: connection)
+            group.cancelAll()
         }
     }
 
     /// The streams of the request, or nil if the client went away or was too slow.
-    private func gatherStreams(_ connection: SPDYConnection) async -> [RemoteCommandProtocol.StreamType: SPDYStream]? {
-        let expected = version.expectedStreams(for: request)
-        return await withTaskGroup(of: [RemoteCommandProtocol.StreamType: SPDYStream]?.self) { group in
+    private func gatherStreams(_ connection: SPDYConnection) async -> [SPDYRemoteCommand.StreamType: SPDYStream]? {
+        let expected = SPDYRemoteCommand.expectedStreams(for: options, protocol: streamProtocol)
+        return await withTaskGroup(of: [SPDYRemoteCommand.StreamType: SPDYStream]?.self) { group in
             group.addTask {
                 try? await clock.sleep(for: streamTimeout)
                 return nil
             }
             group.addTask {
-                var streams: [RemoteCommandProtocol.StreamType: SPDYStream] = [:]
+                var streams: [SPDYRemoteCommand.StreamType: SPDYStream] = [:]
                 for await stream in connection.incomingStreams {
                     guard (try? await stream.reply()) != nil else { continue }
-                    guard let kind = stream.headers["streamType"].flatMap(RemoteCommandProtocol.StreamType.init(rawValue:)),
+                    guard let kind = stream.headers["streamType"].flatMap(SPDYRemoteCommand.StreamType.init(rawValue:)),
                           expected.contains(kind), streams[kind] == nil else {
                         await stream.reset(.protocolError)
                         continue
@@ -94,10 +111,10 @@ struct SPDYExecHandler: Sendable {
         }
     }
 
-    private func finish(_ streams: [RemoteCommandProtocol.StreamType: SPDYStream], errorStream: SPDYStream, message: String?,
+    private func finish(_ streams: [SPDYRemoteCommand.StreamType: SPDYStream], errorStream: SPDYStream, message: [UInt8]?,
                         connection: SPDYConnection) async {
-        for kind in [RemoteCommandProtocol.StreamType.stdout, .stderr] { try? await streams[kind]?.finish() }
-        if let message { try? await errorStream.write(message) }
+        for kind in [SPDYRemoteCommand.StreamType.stdout, .stderr] { try? await streams[kind]?.finish() }
+        if let message { try? await errorStream.write(ByteBuffer(bytes: message)) }
         try? await errorStream.finish()
         await connection.close()
     }

@@ -34,6 +34,7 @@ struct BenchAPICommand: AsyncParsableCommand {
 
         var config = try Kubeconfig.load(path: dir + "/kubeconfig").configuration()
         config.maxConnections = clients
+        config.maxIdleConnections = clients
         let client = try APIClient(configuration: config)
         let configmaps = APIResource(group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true)
         let payload = String(repeating: "x", count: 256)

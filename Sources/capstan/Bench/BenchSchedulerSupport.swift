@@ -49,6 +49,7 @@ enum BenchPods {
     static func client(kubeconfig: String, connections: Int) throws -> APIClient {
         var configuration = try Kubeconfig.load(path: kubeconfig).configuration()
         configuration.maxConnections = connections
+        configuration.maxIdleConnections = connections
         return try APIClient(configuration: configuration, logger: EmbeddedServer.quiet)
     }
 

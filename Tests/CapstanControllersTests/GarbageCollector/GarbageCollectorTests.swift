@@ -59,12 +59,10 @@ import Testing
             _ = try await client.create(held)
             try await client.delete(CoreV1.ConfigMap.self, name: "fg", namespace: "default", options: DeleteOptions(propagationPolicy: .foreground))
             #expect(try await eventually { try await !Self.exists(client, CoreV1.Secret.self, "fg-child") })
-            // Race, tracked: a dependent created just before the owner's deletion may not be in the
-            // collector's informers yet, and then the owner goes without waiting for it.
-            await withKnownIssue("BUG: foreground deletion can miss a dependent the collector's informers have not seen yet", isIntermittent: true) {
-                let waiting = try await client.get(CoreV1.ConfigMap.self, name: "fg", namespace: "default")
-                #expect(waiting.objectMeta.finalizers == ["foregroundDeletion"], "a blocking dependent remains")
-            }
+            // The dependents were created just before the owner's deletion, maybe before the
+            // collector's informers saw them: the collector checks the API server before letting go.
+            let waiting = try await client.get(CoreV1.ConfigMap.self, name: "fg", namespace: "default")
+            #expect(waiting.objectMeta.finalizers == ["foregroundDeletion"], "a blocking dependent remains")
             // The collector is writing this dependent too (it deletes it in the foreground): retry on conflicts.
             #expect(try await eventually {
                 var release = try await client.get(CoreV1.Secret.self, name: "fg-held", namespace: "default")
@@ -85,6 +83,50 @@ import Testing
             #expect(try await eventually { try await !Self.exists(client, CoreV1.ConfigMap.self, "or") })
             let child = try await client.get(CoreV1.Secret.self, name: "or-child", namespace: "default")
             #expect(child.objectMeta.ownerReferences == nil)
+        }
+    }
+
+    /// The race of a dependent created just before its owner's foreground deletion, many times
+    /// over: the owner must wait for every one of them, whether or not the collector's informers
+    /// had seen it when the deletion arrived.
+    @Test func foregroundDeletionWaitsForDependentsCreatedJustBefore() async throws {
+        try await withControllers([GarbageCollectorController()], readier: nil) { client in
+            let names = (0..<10).map { "race-\($0)" }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for name in names {
+                    group.addTask {
+                        let owner = try await client.create(CoreV1.ConfigMap(metadata: MetaV1.ObjectMeta(name: name, namespace: "default")))
+                        var held = Self.owned(name + "-held", by: owner)
+                        held.objectMeta.finalizers = ["example.com/hold"]
+                        _ = try await client.create(held)
+                        try await client.delete(CoreV1.ConfigMap.self, name: name, namespace: "default",
+                                                options: DeleteOptions(propagationPolicy: .foreground))
+                    }
+                }
+                try await group.waitForAll()
+            }
+            // Once the collector has deleted a dependent it has seen it; its owner must still be waiting.
+            for name in names {
+                #expect(try await eventually {
+                    try await client.get(CoreV1.Secret.self, name: name + "-held", namespace: "default").metadata?.deletionTimestamp != nil
+                })
+                let owner = try await client.get(CoreV1.ConfigMap.self, name: name, namespace: "default")
+                #expect(owner.objectMeta.finalizers == ["foregroundDeletion"], "\(name) waits for its dependent")
+            }
+            // Release the dependents: the owners go.
+            for name in names {
+                #expect(try await eventually {
+                    var release = try await client.get(CoreV1.Secret.self, name: name + "-held", namespace: "default")
+                    release.objectMeta.finalizers = nil
+                    do {
+                        _ = try await client.update(release)
+                        return true
+                    } catch where APIErrors.isConflict(error) {
+                        return false
+                    }
+                })
+            }
+            #expect(try await eventually { try await client.list(CoreV1.ConfigMap.self, namespace: "default").items.allSatisfy { !names.contains($0.name) } })
         }
     }
 

@@ -11,22 +11,7 @@ import Testing
 /// Jobs, DaemonSets and Services end to end: the scheduler binds, simulated nodes run the pods.
 @Suite struct SimulatedClusterTests {
     @Test func jobDaemonSetAndServiceOnSimulatedNodes() async throws {
-        try await withWorkloadControllers([JobController(), DaemonSetController(), EndpointSliceController()]) { client, server in
-            let nodeClient = try server.makeClient()
-            let simulator = NodeSimulator(client: nodeClient, configuration: NodeSimulator.Configuration(nodeCount: 2, namePrefix: "sim-"),
-                                          logger: quietLogger)
-            var schedulerConfiguration = Scheduler.Configuration()
-            schedulerConfiguration.tickInterval = .milliseconds(20)
-            let scheduler = try Scheduler(client: nodeClient, configuration: schedulerConfiguration, logger: quietLogger)
-            let simulation = Task { try await simulator.run() }
-            let scheduling = Task { try await scheduler.run() }
-            defer {
-                simulation.cancel()
-                scheduling.cancel()
-            }
-            await simulator.waitUntilRegistered()
-            await scheduler.waitUntilSynced()
-
+        try await withSimulatedCluster([JobController(), DaemonSetController(), EndpointSliceController()]) { client, _ in
             // A Job whose pods finish by themselves.
             var spec = BatchV1.JobSpec(template: CoreV1.PodTemplateSpec(
                 metadata: MetaV1.ObjectMeta(annotations: [NodeSimulator.completeAfterAnnotation: "200ms"]),
@@ -62,11 +47,6 @@ import Testing
                 return ep?.subsets?.first?.addresses?.count == 2 && ep?.subsets?.first?.ports?.first?.port == 9100
             }
             #expect(served)
-            simulation.cancel()
-            scheduling.cancel()
-            _ = try? await simulation.value
-            _ = try? await scheduling.value
-            await nodeClient.shutdown()
         }
     }
 }

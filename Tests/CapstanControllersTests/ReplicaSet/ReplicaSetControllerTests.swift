@@ -52,13 +52,14 @@ import Testing
 
     @Test func availabilityWaitsForMinReadySeconds() async throws {
         try await withControllers([ReplicaSetController()]) { client in
-            _ = try await client.create(Self.replicaSet("slow", replicas: 1, minReadySeconds: 2))
+            // Long enough that a loaded machine still sees the ready-but-not-available window.
+            _ = try await client.create(Self.replicaSet("slow", replicas: 1, minReadySeconds: 6))
             #expect(try await eventually {
                 try await client.get(AppsV1.ReplicaSet.self, name: "slow", namespace: "default").status?.readyReplicas == 1
             })
             let early = try await client.get(AppsV1.ReplicaSet.self, name: "slow", namespace: "default").status
             #expect(early?.availableReplicas == 0)
-            #expect(try await eventually(timeout: .seconds(5)) {
+            #expect(try await eventually(timeout: .seconds(12)) {
                 try await client.get(AppsV1.ReplicaSet.self, name: "slow", namespace: "default").status?.availableReplicas == 1
             })
         }

@@ -2,6 +2,8 @@ import CapstanAPI
 import CapstanClient
 import CapstanControllerRuntime
 import CapstanControllers
+import CapstanNodeSimulator
+import CapstanScheduler
 import CapstanTesting
 import Foundation
 
@@ -28,6 +30,12 @@ func withWorkloadControllers<R>(_ controllers: [any Controller], clock: Controll
             throw error
         }
     }
+}
+
+/// Runs `controllers` with two simulated nodes and the scheduler (pods are bound, run and
+/// become ready) while `body` runs, then stops them all.
+func withSimulatedCluster(_ controllers: [any Controller], _ body: (APIClient, RunningServer) async throws -> Void) async throws {
+    try await withSimulatedCluster(nodes: 2, controllers: controllers) { cluster in try await body(cluster.client, cluster.server) }
 }
 
 /// Pod writes the node agent would make in a real cluster.

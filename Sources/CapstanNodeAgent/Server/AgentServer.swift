@@ -1,3 +1,4 @@
+import CapstanHTTPUpgrade
 import Foundation
 import Logging
 import NIOCore
@@ -6,7 +7,11 @@ import NIOPosix
 import NIOSSL
 
 /// The agent's HTTPS endpoint (kubelet's port): `GET /containerLogs/NS/POD/CONTAINER` with the
-/// query of ``LogOptions``, answered as `text/plain` (chunked while following), and `/healthz`.
+/// query of ``LogOptions``, answered as `text/plain` (chunked while following); `GET|POST
+/// /exec/NS/POD/CONTAINER?command=…` and `/attach/NS/POD/CONTAINER?…` as WebSocket or SPDY/3.1
+/// upgrades, `GET|POST /portforward/NS/POD` as SPDY/3.1 upgrades (raw, or tunnelled in
+/// WebSocket) (``ContainerStreams``: the connection leaves HTTP through ``HTTPServerUpgrade``);
+/// and `/healthz`.
 /// With a client CA configured, clients must present a certificate it signed (the API server's).
 final class AgentServer: Sendable {
     let port: Int
@@ -20,7 +25,8 @@ final class AgentServer: Sendable {
         self.task = task
     }
 
-    static func start(configuration: AgentServerConfiguration, logs: ContainerLogSource, logger: Logger) async throws -> AgentServer {
+    static func start(configuration: AgentServerConfiguration, logs: ContainerLogSource, streams: ContainerStreams,
+                      logger: Logger) async throws -> AgentServer {
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(configuration.certificatePEM.utf8)).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(configuration.privateKeyPEM.utf8), format: .pem)))
@@ -45,7 +51,7 @@ final class AgentServer: Sendable {
                 do {
                     try await channel.executeThenClose { inbound in
                         for try await connection in inbound {
-                            group.addTask { await serve(connection, logs: logs, logger: logger) }
+                            group.addTask { await serve(connection, logs: logs, streams: streams, logger: logger) }
                         }
                     }
                 } catch {
@@ -64,35 +70,65 @@ final class AgentServer: Sendable {
     }
 
     private static func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>,
-                              logs: ContainerLogSource, logger: Logger) async {
+                              logs: ContainerLogSource, streams: ContainerStreams, logger: Logger) async {
         try? await connection.executeThenClose { inbound, outbound in
+            var iterator = inbound.makeAsyncIterator()
             var head: HTTPRequestHead?
-            for try await part in inbound {
+            while let part = try await iterator.next() {
                 switch part {
                 case .head(let h): head = h
                 case .body: break
                 case .end:
                     guard let request = head else { return }
-                    let keepAlive = try await respond(request, logs: logs, outbound: outbound)
-                    if !keepAlive { return }
+                    switch try await respond(request, logs: logs, streams: streams, outbound: outbound) {
+                    case .served(let keepAlive):
+                        if !keepAlive { return }
+                    case .upgrade(let handler):
+                        try await HTTPServerUpgrade.run(channel: connection.channel, inbound: &iterator, outbound: outbound, handler: handler)
+                        return
+                    }
                     head = nil
                 }
             }
         }
     }
 
-    /// Answers one request; returns whether the connection may serve another.
-    private static func respond(_ request: HTTPRequestHead, logs: ContainerLogSource,
-                                outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>) async throws -> Bool {
+    private enum Outcome {
+        /// Answered; whether the connection may serve another request.
+        case served(keepAlive: Bool)
+        /// The connection leaves HTTP and goes to this handler.
+        case upgrade(@Sendable (RawConnection) async throws -> Void)
+    }
+
+    /// Answers one request.
+    private static func respond(_ request: HTTPRequestHead, logs: ContainerLogSource, streams: ContainerStreams,
+                                outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>) async throws -> Outcome {
         let (path, query) = split(request.uri)
         let segments = path.split(separator: "/", omittingEmptySubsequences: true).map { String($0).removingPercentEncoding ?? String($0) }
-        func reply(_ status: HTTPResponseStatus, _ body: String) async throws -> Bool {
+        // The decoder stops after a request that asks for an upgrade: such a connection is not reused.
+        let keepAlive = request.isKeepAlive && !request.headers.contains(name: "upgrade")
+        func reply(_ status: HTTPResponseStatus, _ body: String) async throws -> Outcome {
             var headers = HTTPHeaders([("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", String(body.utf8.count))])
-            if !request.isKeepAlive { headers.add(name: "Connection", value: "close") }
+            if !keepAlive { headers.add(name: "Connection", value: "close") }
             try await outbound.write(.head(HTTPResponseHead(version: request.version, status: status, headers: headers)))
             try await outbound.write(.body(.byteBuffer(ByteBuffer(string: body))))
             try await outbound.write(.end(nil))
-            return request.isKeepAlive
+            return .served(keepAlive: keepAlive)
+        }
+        if segments.count == 4, let kind = ContainerStreams.Kind(rawValue: segments[0]), request.method == .GET || request.method == .POST {
+            do {
+                return .upgrade(try await streams.upgrade(kind, namespace: segments[1], pod: segments[2], container: segments[3],
+                                                          query: query, headers: request.headers))
+            } catch {
+                return try await reply(HTTPResponseStatus(statusCode: error.status), error.description + "\n")
+            }
+        }
+        if segments.count == 3, segments[0] == "portforward", request.method == .GET || request.method == .POST {
+            do {
+                return .upgrade(try await streams.portForward(namespace: segments[1], pod: segments[2], headers: request.headers))
+            } catch {
+                return try await reply(HTTPResponseStatus(statusCode: error.status), error.description + "\n")
+            }
         }
         guard request.method == .GET else { return try await reply(.methodNotAllowed, "method not allowed\n") }
         if segments == ["healthz"] { return try await reply(.ok, "ok") }
@@ -108,7 +144,7 @@ final class AgentServer: Sendable {
         try await outbound.write(.head(HTTPResponseHead(version: request.version, status: .ok, headers: headers)))
         for try await line in stream { try await outbound.write(.body(.byteBuffer(ByteBuffer(string: line)))) }
         try await outbound.write(.end(nil))
-        return request.isKeepAlive
+        return .served(keepAlive: keepAlive)
     }
 
     private static func split(_ uri: String) -> (String, String) {
