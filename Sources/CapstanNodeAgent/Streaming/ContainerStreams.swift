@@ -45,8 +45,9 @@ struct ContainerStreams: Sendable {
         let exitCode: @Sendable () async -> Int32? = {
             // The output ends when the container exits (or has no log to follow): the
             // session ends with its exit code once it has one.
+            // A session whose client left is cancelled: it stops polling (no status is sent).
             while let status = try? await runtime.containerStatus(target.id), status.state == .running {
-                try? await Task.sleep(for: .milliseconds(100))
+                do { try await Task.sleep(for: .milliseconds(100)) } catch { return nil }
             }
             return try? await runtime.containerStatus(target.id).exitCode
         }

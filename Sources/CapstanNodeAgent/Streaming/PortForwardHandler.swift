@@ -7,7 +7,8 @@ import NIOPosix
 /// WebSocket): every stream is answered at once, ``PortForwardCore`` pairs them, and each
 /// pair's data stream is spliced to a TCP connection to the pod's port. A failed connection
 /// is reported as text on the pair's error stream, as the kubelet does; the error stream is
-/// half-closed when the pair is done, which is what tells the client the pair is over.
+/// half-closed once the pod side of the pair ends (or its dial failed), which is what tells the
+/// client the pair is over.
 struct PortForwardHandler: Sendable {
     typealias Connection = NIOAsyncChannel<ByteBuffer, ByteBuffer>
 
@@ -91,9 +92,13 @@ struct PortForwardHandler: Sendable {
                         outbound.finish()
                     }
                     copies.addTask {
-                        // Pod to client, then the stream's half-close.
+                        // Pod to client, then the streams' half-close: the pod closing its side
+                        // ends the pair (as the kubelet does). kubectl ≤1.30 waits for the error
+                        // stream's end before it closes the local connection (and so the data
+                        // stream), so it is ended here, not once both directions are done.
                         for try await chunk in inbound { try await dataStream.write(chunk) }
                         try await dataStream.finish()
+                        try? await errorStream.finish()
                     }
                     try await copies.waitForAll()
                 }
