@@ -167,6 +167,12 @@ struct ExecTests {
             if FileManager.default.isExecutableFile(atPath: spdyOnly) {
                 let attach = try Kubectl(binary: spdyOnly, kubeconfig: k.kubeconfig).run(["attach", "shell", "--pod-running-timeout=5s"], timeout: .seconds(3))
                 #expect(attach.1.contains("tick"), "kubectl 1.29 attach over SPDY: \(attach)")
+                // -it on a terminal over SPDY: a pty, a resize stream, no stderr stream.
+                if let script = which("script") {
+                    let command = "\(spdyOnly) --kubeconfig \(k.kubeconfig) exec -it shell -- sh -c 'tty; exit 4'"
+                    let (status, out) = try setup.captureStatus(script, ["-qec", command, "/dev/null"])
+                    #expect(status == 4 && out.contains("/dev/pts/"), "kubectl 1.29 exec -it over SPDY: \(status) \(out)")
+                }
             }
 
             try await portForward(setup, up: up)
