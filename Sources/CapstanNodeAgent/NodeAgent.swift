@@ -171,4 +171,10 @@ public final class NodeAgent: Sendable {
 
     /// The uid of the pod `namespace/name` this agent runs.
     func podUID(namespace: String, name: String) -> String? { podIndex.withLock { $0["\(namespace)/\(name)"] } }
+
+    /// The IP of the pod `namespace/name` this agent runs (for port-forward), once it has one.
+    func podAddress(namespace: String, name: String) async -> String? {
+        guard let uid = podUID(namespace: namespace, name: name), let worker = workers.withLock({ $0[uid]?.worker }) else { return nil }
+        return await worker.address
+    }
 }

@@ -43,6 +43,8 @@ actor PodWorker {
     }
 
     var current: CoreV1.Pod { pod }
+    /// The pod's IP (its sandbox's on the bridge, or the host's with hostNetwork), once it has one.
+    var address: String? { podIP }
     var namespace: String { pod.metadata?.namespace ?? "default" }
     var name: String { pod.metadata?.name ?? "" }
 
