@@ -427,6 +427,41 @@ extension AgentLogEndpointTests {
         }
     }
 
+    @Test func persistentVolumeClaimMountsTheBoundHostPathVolume() async throws {
+        let hostDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("capstan-pv-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: hostDirectory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: hostDirectory) }
+        try await withClient { client, _ in
+            try await withFakeAgent(client) { runtime, _ in
+                var pod = boundPod("claims", command: ["sleep", "infinity"])
+                pod.spec?.volumes = [CoreV1.Volume(name: "data", persistentVolumeClaim: CoreV1.PersistentVolumeClaimVolumeSource(claimName: "data"))]
+                pod.spec?.containers[0].volumeMounts = [CoreV1.VolumeMount(mountPath: "/data", name: "data")]
+                _ = try await client.create(pod)
+                // No claim yet: the container waits with the reason in its message.
+                #expect(await eventually {
+                    let waiting = try? await client.get(CoreV1.Pod.self, name: "claims", namespace: "default").status?.containerStatuses?.first?.state?.waiting
+                    return waiting?.reason == "ContainerCreating" && waiting?.message?.contains("persistentvolumeclaim \"data\" not found") == true
+                })
+                // A claim bound to a hostPath volume (as the binder leaves them): the container starts with it mounted.
+                _ = try await client.create(CoreV1.PersistentVolume(metadata: MetaV1.ObjectMeta(name: "pv-data"),
+                                                                    spec: CoreV1.PersistentVolumeSpec(accessModes: ["ReadWriteOnce"], capacity: ["storage": try Quantity(parsing: "1Gi")],
+                                                                                                      hostPath: CoreV1.HostPathVolumeSource(path: hostDirectory))))
+                var claim = try await client.create(CoreV1.PersistentVolumeClaim(
+                    metadata: MetaV1.ObjectMeta(name: "data", namespace: "default"),
+                    spec: CoreV1.PersistentVolumeClaimSpec(accessModes: ["ReadWriteOnce"], volumeName: "pv-data")))
+                claim.status = CoreV1.PersistentVolumeClaimStatus(phase: "Bound")
+                _ = try await client.patch(CoreV1.PersistentVolumeClaim.self, name: "data", namespace: "default",
+                                           .merge(.object(["status": try .encoding(claim.status)])), subresource: "status")
+                #expect(await eventually(timeout: .seconds(20)) {
+                    (try? await client.get(CoreV1.Pod.self, name: "claims", namespace: "default"))?.status?.phase == "Running"
+                })
+                let containers = try await runtime.listContainers(ContainerFilter())
+                let mounts = containers.compactMap { runtime.config(ofContainer: $0.id) }.flatMap(\.mounts)
+                #expect(mounts.contains { $0.hostPath == hostDirectory && $0.containerPath == "/data" && !$0.readOnly }, "\(mounts)")
+            }
+        }
+    }
+
     @Test func missingConfigMapVolumeKeepsTheContainerCreating() async throws {
         try await withClient { client, _ in
             try await withFakeAgent(client) { _, _ in
