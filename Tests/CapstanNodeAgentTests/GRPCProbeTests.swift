@@ -1,5 +1,6 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import GRPCProtobuf
 import Testing
 @testable import CapstanNodeAgent
 
@@ -7,33 +8,18 @@ import Testing
 /// services are unknown (NOT_FOUND, as grpc-go's health server answers).
 private struct HealthService: RegistrableRPCService {
     func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
-        router.registerHandler(forMethod: GRPCHealthProbe.check, deserializer: ServiceNameDeserializer(),
-                               serializer: StatusSerializer()) { request, _ in
+        router.registerHandler(forMethod: GRPCHealthProbe.check, deserializer: ProtobufDeserializer<GRPCHealthProbe.Request>(),
+                               serializer: ProtobufSerializer<GRPCHealthProbe.Response>()) { request, _ in
             var service = ""
-            for try await name in request.messages { service = name }
-            let status: Int
+            for try await message in request.messages { service = message.value }
+            let status: Int32
             switch service {
             case "", "web": status = 1
             case "sick": status = 2
             default: throw RPCError(code: .notFound, message: "unknown service")
             }
-            return StreamingServerResponse(single: ServerResponse(message: status))
+            return StreamingServerResponse(single: ServerResponse(message: GRPCHealthProbe.Response(status)))
         }
-    }
-}
-
-private struct ServiceNameDeserializer: MessageDeserializer {
-    func deserialize<Bytes: GRPCContiguousBytes>(_ bytes: Bytes) throws -> String {
-        let data = bytes.withUnsafeBytes { Array($0) }
-        // Field 1, length-delimited, a short string: tag, length, bytes.
-        guard data.count >= 2, data[0] == 0x0A else { return "" }
-        return String(decoding: data[2...], as: UTF8.self)
-    }
-}
-
-private struct StatusSerializer: MessageSerializer {
-    func serialize<Bytes: GRPCContiguousBytes>(_ status: Int) throws -> Bytes {
-        Bytes(status == 0 ? [] : [0x08] + ProtobufWire.varint(UInt64(status)))
     }
 }
 
@@ -61,15 +47,15 @@ private struct StatusSerializer: MessageSerializer {
         #expect(ContinuousClock.now - start < .seconds(5))
     }
 
+    /// The wrapper types have the health messages' wire form: field 1, a string or a varint.
     @Test func wireFormat() throws {
-        #expect(ProtobufWire.lengthDelimited(field: 1, Array("web".utf8)) == [0x0A, 3, 0x77, 0x65, 0x62])
-        #expect(ProtobufWire.lengthDelimited(field: 1, []) == [])
-        #expect(ProtobufWire.varint(300) == [0xAC, 0x02])
-        #expect(try ProtobufWire.varintField(1, in: [0x08, 0x02]) == 2)
-        #expect(try ProtobufWire.varintField(1, in: []) == nil)
+        #expect(try Array(GRPCHealthProbe.Request("web").serializedBytes() as [UInt8]) == [0x0A, 3, 0x77, 0x65, 0x62])
+        #expect(try (GRPCHealthProbe.Request("").serializedBytes() as [UInt8]).isEmpty)
+        #expect(try GRPCHealthProbe.Response(serializedBytes: [0x08, 0x02] as [UInt8]).value == 2)
+        #expect(try GRPCHealthProbe.Response(serializedBytes: [] as [UInt8]).value == 0)
         // Other fields (length-delimited field 2, fixed64 field 3) are skipped.
-        #expect(try ProtobufWire.varintField(1, in: [0x12, 1, 0x41, 0x19, 0, 0, 0, 0, 0, 0, 0, 0, 0x08, 0x01]) == 1)
-        #expect(throws: ProtobufWire.Malformed.self) { try ProtobufWire.varintField(1, in: [0x08]) }
-        #expect(throws: ProtobufWire.Malformed.self) { try ProtobufWire.varintField(1, in: [0x12, 9, 0]) }
+        #expect(try GRPCHealthProbe.Response(serializedBytes: [0x12, 1, 0x41, 0x19, 0, 0, 0, 0, 0, 0, 0, 0, 0x08, 0x01] as [UInt8]).value == 1)
+        #expect(throws: (any Error).self) { try GRPCHealthProbe.Response(serializedBytes: [0x08] as [UInt8]) }
+        #expect(throws: (any Error).self) { try GRPCHealthProbe.Response(serializedBytes: [0x12, 9, 0] as [UInt8]) }
     }
 }

@@ -1,10 +1,19 @@
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import GRPCProtobuf
+import SwiftProtobuf
 
 /// The gRPC probe: `grpc.health.v1.Health/Check` over plaintext HTTP/2 to the pod, success only
 /// when the answer is SERVING (kubelet's semantics and messages).
+///
+/// The health messages have one field each, with the wire form of protobuf's wrapper types:
+/// `HealthCheckRequest { string service = 1; }` is a `StringValue`, and
+/// `HealthCheckResponse { ServingStatus status = 1; }` (an enum, a varint) an `Int32Value`.
 enum GRPCHealthProbe {
+    typealias Request = Google_Protobuf_StringValue
+    typealias Response = Google_Protobuf_Int32Value
+
     static let check = MethodDescriptor(fullyQualifiedService: "grpc.health.v1.Health", method: "Check")
 
     /// The health protocol's serving status values.
@@ -23,12 +32,12 @@ enum GRPCHealthProbe {
                 var options = CallOptions.defaults
                 options.timeout = .milliseconds(Int64(seconds * 1000))
                 options.waitForReady = false
-                return try await client.unary(request: ClientRequest(message: service), descriptor: check,
-                                              serializer: HealthCheckRequestSerializer(), deserializer: HealthCheckResponseDeserializer(),
-                                              options: options) { try $0.message }
+                return try await client.unary(request: ClientRequest(message: Request(service)), descriptor: check,
+                                              serializer: ProtobufSerializer<Request>(), deserializer: ProtobufDeserializer<Response>(),
+                                              options: options) { try $0.message.value }
             }
             guard status == 1 else {
-                return .failure("service unhealthy (responded with \"\(statusNames[status] ?? String(status))\")")
+                return .failure("service unhealthy (responded with \"\(statusNames[Int(status)] ?? String(status))\")")
             }
             return .success
         } catch let error as RPCError where error.code == .deadlineExceeded || error.code == .unavailable {
@@ -44,70 +53,5 @@ enum GRPCHealthProbe {
 
     private static func format(_ seconds: TimeInterval) -> String {
         seconds == seconds.rounded() ? "\(Int(seconds))s" : String(format: "%.3gs", seconds)
-    }
-}
-
-/// `HealthCheckRequest { string service = 1; }` in protobuf's wire format.
-struct HealthCheckRequestSerializer: MessageSerializer {
-    func serialize<Bytes: GRPCContiguousBytes>(_ service: String) throws -> Bytes {
-        Bytes(ProtobufWire.lengthDelimited(field: 1, Array(service.utf8)))
-    }
-}
-
-/// The status of `HealthCheckResponse { ServingStatus status = 1; }` (0 when absent).
-struct HealthCheckResponseDeserializer: MessageDeserializer {
-    func deserialize<Bytes: GRPCContiguousBytes>(_ bytes: Bytes) throws -> Int {
-        try bytes.withUnsafeBytes { try ProtobufWire.varintField(1, in: Array($0)) } ?? 0
-    }
-}
-
-/// The two protobuf wire-format pieces the health protocol needs.
-enum ProtobufWire {
-    struct Malformed: Error, CustomStringConvertible {
-        var description: String { "malformed protobuf message" }
-    }
-
-    static func varint(_ value: UInt64) -> [UInt8] {
-        var value = value, out: [UInt8] = []
-        repeat {
-            var byte = UInt8(value & 0x7F)
-            value >>= 7
-            if value != 0 { byte |= 0x80 }
-            out.append(byte)
-        } while value != 0
-        return out
-    }
-
-    static func lengthDelimited(field: Int, _ payload: [UInt8]) -> [UInt8] {
-        payload.isEmpty ? [] : varint(UInt64(field << 3 | 2)) + varint(UInt64(payload.count)) + payload
-    }
-
-    /// The last value of varint field `field`, skipping other fields; nil when absent.
-    static func varintField(_ field: Int, in bytes: [UInt8]) throws -> Int? {
-        var i = 0, found: Int?
-        func read() throws -> UInt64 {
-            var value: UInt64 = 0, shift: UInt64 = 0
-            while true {
-                guard i < bytes.count, shift < 64 else { throw Malformed() }
-                let byte = bytes[i]; i += 1
-                value |= UInt64(byte & 0x7F) << shift
-                if byte & 0x80 == 0 { return value }
-                shift += 7
-            }
-        }
-        while i < bytes.count {
-            let key = try read()
-            switch key & 7 {
-            case 0:
-                let value = try read()
-                if Int(key >> 3) == field { found = Int(truncatingIfNeeded: value) }
-            case 1: i += 8
-            case 2: i += Int(try read())
-            case 5: i += 4
-            default: throw Malformed()
-            }
-            guard i <= bytes.count else { throw Malformed() }
-        }
-        return found
     }
 }
