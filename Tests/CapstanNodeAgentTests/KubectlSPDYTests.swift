@@ -105,24 +105,8 @@ private func withFakeAPIServer<T: Sendable>(_ body: (Int, @Sendable () -> [Strin
                 return try FakeAPI.Connection(wrappingChannelSynchronously: channel)
             }
         }
-    let port = server.channel.localAddress!.port!
-    async let serving: Void = withDiscardingTaskGroup { group in
-        try? await server.executeThenClose { inbound in
-            for try await connection in inbound {
-                group.addTask { await FakeAPI.serve(connection, served: served) }
-            }
-        }
-        group.cancelAll()
-    }
-    do {
-        let result = try await body(port, { served.kinds.withLock { $0 } })
-        try? await server.channel.close()
-        await serving
-        return result
-    } catch {
-        try? await server.channel.close()
-        await serving
-        throw error
+    return try await whileServing(server, cancelConnections: true, { await FakeAPI.serve($0, served: served) }) {
+        try await body($0, { served.kinds.withLock { $0 } })
     }
 }
 

@@ -14,32 +14,15 @@ func withTunnelledSPDYServer<T: Sendable>(_ handler: @escaping @Sendable (SPDYCo
         .bind(host: "127.0.0.1", port: 0) { channel in
             channel.eventLoop.makeCompletedFuture { try ByteChannel(wrappingChannelSynchronously: channel) }
         }
-    let port = server.channel.localAddress!.port!
-    async let serving: Void = withDiscardingTaskGroup { group in
-        try? await server.executeThenClose { inbound in
-            for try await connection in inbound {
-                group.addTask {
-                    _ = try? await withRawConnection(connection) { raw in
-                        let spdy = SPDYConnection(role: .server)
-                        async let handled: Void = handler(spdy)
-                        try? await WebSocketTunnel.run(spdy, over: raw, role: .server)
-                        await handled
-                        return true
-                    }
-                }
-            }
+    return try await whileServing(server, { connection in
+        _ = try? await withRawConnection(connection) { raw in
+            let spdy = SPDYConnection(role: .server)
+            async let handled: Void = handler(spdy)
+            try? await WebSocketTunnel.run(spdy, over: raw, role: .server)
+            await handled
+            return true
         }
-    }
-    do {
-        let result = try await body(port)
-        try? await server.channel.close()
-        await serving
-        return result
-    } catch {
-        try? await server.channel.close()
-        await serving
-        throw error
-    }
+    }, body)
 }
 
 @Suite struct PortForwardWebSocketTests {

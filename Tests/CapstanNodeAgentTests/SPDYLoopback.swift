@@ -6,29 +6,19 @@ import NIOPosix
 
 typealias ByteChannel = NIOAsyncChannel<ByteBuffer, ByteBuffer>
 
-/// Runs `body` with a loopback TCP server whose every connection is a server-side SPDY
-/// connection handed to `handler`. The server is closed when `body` returns.
-func withSPDYServer<T: Sendable>(_ handler: @escaping @Sendable (SPDYConnection) async -> Void,
-                                 _ body: (Int) async throws -> T) async throws -> T {
-    let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-        .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-        .bind(host: "127.0.0.1", port: 0) { channel in
-            channel.eventLoop.makeCompletedFuture { try ByteChannel(wrappingChannelSynchronously: channel) }
-        }
+/// Runs `body` with the port of `server` while each connection it accepts is handed to
+/// `serve`; then closes the server, whether `body` returned or threw. With
+/// `cancelConnections`, connections still open are cancelled instead of waited for.
+func whileServing<Connection: Sendable, T: Sendable>(
+    _ server: NIOAsyncChannel<Connection, Never>, cancelConnections: Bool = false,
+    _ serve: @escaping @Sendable (Connection) async -> Void, _ body: (Int) async throws -> T
+) async throws -> T {
     let port = server.channel.localAddress!.port!
     async let serving: Void = withDiscardingTaskGroup { group in
         try? await server.executeThenClose { inbound in
-            for try await connection in inbound {
-                group.addTask {
-                    try? await connection.executeThenClose { inbound, outbound in
-                        let spdy = SPDYConnection(role: .server)
-                        async let handled: Void = handler(spdy)
-                        try? await spdy.run(inbound: inbound, write: { try await outbound.write($0) })
-                        await handled
-                    }
-                }
-            }
+            for try await connection in inbound { group.addTask { await serve(connection) } }
         }
+        if cancelConnections { group.cancelAll() }
     }
     do {
         let result = try await body(port)
@@ -40,6 +30,25 @@ func withSPDYServer<T: Sendable>(_ handler: @escaping @Sendable (SPDYConnection)
         await serving
         throw error
     }
+}
+
+/// Runs `body` with a loopback TCP server whose every connection is a server-side SPDY
+/// connection handed to `handler`. The server is closed when `body` returns.
+func withSPDYServer<T: Sendable>(_ handler: @escaping @Sendable (SPDYConnection) async -> Void,
+                                 _ body: (Int) async throws -> T) async throws -> T {
+    let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+        .bind(host: "127.0.0.1", port: 0) { channel in
+            channel.eventLoop.makeCompletedFuture { try ByteChannel(wrappingChannelSynchronously: channel) }
+        }
+    return try await whileServing(server, { connection in
+        try? await connection.executeThenClose { inbound, outbound in
+            let spdy = SPDYConnection(role: .server)
+            async let handled: Void = handler(spdy)
+            try? await spdy.run(inbound: inbound, write: { try await outbound.write($0) })
+            await handled
+        }
+    }, body)
 }
 
 /// Connects a client-side SPDY connection to `port` for the length of `body`, then closes it.
@@ -75,29 +84,12 @@ func withEchoServer<T: Sendable>(_ body: (Int) async throws -> T) async throws -
                 try ByteChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
             }
         }
-    let port = server.channel.localAddress!.port!
-    async let serving: Void = withDiscardingTaskGroup { group in
-        try? await server.executeThenClose { inbound in
-            for try await connection in inbound {
-                group.addTask {
-                    try? await connection.executeThenClose { inbound, outbound in
-                        for try await chunk in inbound { try await outbound.write(chunk) }
-                        outbound.finish()
-                    }
-                }
-            }
+    return try await whileServing(server, { connection in
+        try? await connection.executeThenClose { inbound, outbound in
+            for try await chunk in inbound { try await outbound.write(chunk) }
+            outbound.finish()
         }
-    }
-    do {
-        let result = try await body(port)
-        try? await server.channel.close()
-        await serving
-        return result
-    } catch {
-        try? await server.channel.close()
-        await serving
-        throw error
-    }
+    }, body)
 }
 
 /// A port on loopback that nothing listens on (bound, then closed).
