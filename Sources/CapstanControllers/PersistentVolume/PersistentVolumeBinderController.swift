@@ -25,8 +25,13 @@ public struct PersistentVolumeBinderController: Controller {
         }
         volumes.addEventHandler { event in
             queue.add(.volume(event.object.objectMeta.name ?? ""))
-            // A volume appearing or freed may satisfy a waiting claim.
-            for claim in claims.store.list() where claim.status?.phase != "Bound" { queue.add(.claim(claim.key)) }
+            // A volume that appears or is freed may satisfy a waiting claim; a claimed one cannot.
+            guard case .deleted = event else {
+                if event.object.spec?.claimRef?.name == nil {
+                    for claim in claims.store.list() where claim.status?.phase != "Bound" { queue.add(.claim(claim.key)) }
+                }
+                return
+            }
         }
         try await claims.waitForSync()
         try await volumes.waitForSync()
