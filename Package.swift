@@ -49,6 +49,15 @@ let package = Package(
         .target(name: "CapstanTables", dependencies: ["CapstanAPI", "CapstanAPIMachinery"], swiftSettings: strict),
         // The storage protocol and its in-memory reference implementation.
         .target(name: "CapstanStorage", swiftSettings: strict),
+        // The system zlib (Debian: zlib1g-dev), for SPDY header compression.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // SPDY/3.1 (kubectl's exec fallback and port-forward): frame codec, compressed header
+        // blocks, and the session state machine with flow control. Bytes in, events and bytes out.
+        .target(
+            name: "CapstanSPDY",
+            dependencies: ["CZlib", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
 
         // MARK: Implementations
         .target(
@@ -186,7 +195,12 @@ let package = Package(
             name: "CapstanNodeAgent",
             dependencies: [
                 "CapstanContainerRuntime", "CapstanControllerRuntime", "CapstanClient", "CapstanAPI", "CapstanAPIMachinery",
-                "CapstanPKI", "CapstanHTTPUpgrade", .product(name: "Logging", package: "swift-log"),
+                "CapstanPKI", "CapstanHTTPUpgrade", "CapstanSPDY", .product(name: "Logging", package: "swift-log"),
+                // gRPC probes (grpc.health.v1).
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 // SHA-1 for the WebSocket handshake.
                 .product(name: "Crypto", package: "swift-crypto"),
             ] + nio,
@@ -241,6 +255,7 @@ let package = Package(
         .testTarget(name: "CapstanDiscoveryTests", dependencies: ["CapstanDiscovery"], swiftSettings: strict),
         .testTarget(name: "CapstanTablesTests", dependencies: ["CapstanTables"], swiftSettings: strict),
         .testTarget(name: "CapstanPKITests", dependencies: ["CapstanPKI"], swiftSettings: strict),
+        .testTarget(name: "CapstanSPDYTests", dependencies: ["CapstanSPDY"], swiftSettings: strict),
         .testTarget(
             name: "CapstanStorageTests",
             dependencies: ["CapstanStorage", "CapstanStorageSQLite", "CapstanStorageConformance"],
@@ -278,8 +293,13 @@ let package = Package(
         .testTarget(
             name: "CapstanNodeAgentTests",
             dependencies: [
-                "CapstanNodeAgent", "CapstanRuntimeOCI", "CapstanContainerRuntime", "CapstanTesting", "CapstanHTTPUpgrade",
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                "CapstanNodeAgent", "CapstanRuntimeOCI", "CapstanContainerRuntime", "CapstanTesting", "CapstanHTTPUpgrade", "CapstanSPDY",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: strict
         ),

@@ -97,6 +97,9 @@ public final class FakeContainerRuntime: ContainerRuntime, ImageService {
 
     public var calls: [Call] { state.withLock { $0.calls } }
 
+    /// The configuration a container was created with (mounts, env, ...).
+    public func config(ofContainer id: String) -> ContainerConfig? { state.withLock { $0.containers[id]?.config } }
+
     public func resetCalls() { state.withLock { $0.calls.removeAll() } }
 
     // MARK: ContainerRuntime

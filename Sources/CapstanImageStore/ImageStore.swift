@@ -10,8 +10,9 @@ import Logging
 ///     root/images.json            the image records (names -> manifest, config, layers)
 ///     root/tmp/                   downloads and unpacking in progress (renamed into place)
 ///
-/// One process owns a root at a time (`capstan image` against a running agent's root is
-/// safe only while the agent is not pulling).
+/// Another process may add images to a root in use (`capstan image import` beside a running
+/// agent): a lookup that misses, a listing and every save first take in the records written
+/// since this store last read or wrote `images.json` (additions only; removals stay local).
 public actor ImageStore {
     public nonisolated let root: String
     public nonisolated let platform: Platform
@@ -22,6 +23,8 @@ public actor ImageStore {
     var names: [String: ContentDigest] = [:]
     /// Layers being unpacked right now, so concurrent pulls of images sharing a layer wait.
     var unpacking: [ContentDigest: Task<Void, any Error>] = [:]
+    /// `images.json` as this store last read or wrote it (modification time and size).
+    var indexStamp: FileStamp?
 
     /// - Parameter plainHTTPRegistries: registries reached over plain HTTP; loopback hosts
     ///   (`localhost`, `127.*`, `[::1]`) always are.
@@ -46,6 +49,7 @@ public actor ImageStore {
                 throw ImageStoreError(.io, "cannot create \(root)/\(directory): \(error)")
             }
         }
+        indexStamp = FileStamp(path: root + "/images.json")
         if let data = FileManager.default.contents(atPath: root + "/images.json") {
             do {
                 let records = try JSONDecoder().decode([StoredImage].self, from: data)
@@ -59,11 +63,31 @@ public actor ImageStore {
         }
     }
 
+    /// Takes in records another process added to `images.json` since this store last read or
+    /// wrote it. Names this store already has keep their image.
+    func refreshFromDisk() {
+        let path = root + "/images.json"
+        let stamp = FileStamp(path: path)
+        guard stamp != indexStamp, let data = FileManager.default.contents(atPath: path),
+              let records = try? JSONDecoder().decode([StoredImage].self, from: data) else { return }
+        indexStamp = stamp
+        for record in records where images[record.id] == nil {
+            images[record.id] = record
+            for name in record.names + record.repoDigests where names[name] == nil { names[name] = record.id }
+        }
+    }
+
     // MARK: Queries
 
     /// Looks an image up by name (normalized: `busybox` finds `docker.io/library/busybox:latest`),
     /// by `name@digest`, or by id (`sha256:...`, or a unique hex prefix of at least 12 digits).
     public func image(_ reference: String) -> StoredImage? {
+        if let found = lookup(reference) { return found }
+        refreshFromDisk()
+        return lookup(reference)
+    }
+
+    private func lookup(_ reference: String) -> StoredImage? {
         if let digest = try? ContentDigest(parsing: reference), let image = images[digest] { return image }
         if let parsed = try? ImageReference(parsing: reference), let id = names[parsed.description] { return images[id] }
         if let id = names[reference] { return images[id] }
@@ -76,7 +100,8 @@ public actor ImageStore {
     }
 
     public func list() -> [StoredImage] {
-        images.values.sorted { ($0.names.first ?? $0.id.description) < ($1.names.first ?? $1.id.description) }
+        refreshFromDisk()
+        return images.values.sorted { ($0.names.first ?? $0.id.description) < ($1.names.first ?? $1.id.description) }
     }
 
     /// Unpacked layer directories of the image, bottom layer first.
@@ -135,6 +160,7 @@ public actor ImageStore {
     // MARK: Recording
 
     func save() throws {
+        refreshFromDisk()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let records = images.values.sorted { $0.id < $1.id }
@@ -143,6 +169,7 @@ public actor ImageStore {
             let temporary = root + "/tmp/images.json.\(UInt64.random(in: 0 ... .max))"
             try data.write(to: URL(fileURLWithPath: temporary))
             guard rename(temporary, root + "/images.json") == 0 else { throw ImageStoreError(.io, "rename: \(String(cString: strerror(errno)))") }
+            indexStamp = FileStamp(path: root + "/images.json")
         } catch {
             throw ImageStoreError(.io, "cannot write \(root)/images.json: \(error)")
         }
@@ -252,5 +279,20 @@ public actor ImageStore {
             size: manifest.config.size + manifest.layers.reduce(0) { $0 + $1.size },
             config: configuration.config ?? ImageConfiguration.Config()
         )
+    }
+}
+
+/// A file's modification time and size, to notice that another process rewrote it.
+struct FileStamp: Equatable, Sendable {
+    let seconds: Int
+    let nanoseconds: Int
+    let size: Int64
+
+    init?(path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        seconds = info.st_mtim.tv_sec
+        nanoseconds = info.st_mtim.tv_nsec
+        size = Int64(info.st_size)
     }
 }

@@ -2,6 +2,7 @@ import CapstanAPI
 import CapstanAPIMachinery
 import CapstanClient
 import CapstanContainerRuntime
+import CapstanControllerRuntime
 import Foundation
 import Logging
 import Synchronization
@@ -78,9 +79,12 @@ public final class NodeAgent: Sendable {
             }
             network = bridgeNetwork
         }
+        let events = EventRecorder(client: client, component: "kubelet", host: configuration.nodeName, logger: logger)
         let context = PodWorker.Context(client: client, runtime: runtime, images: imageService, network: network,
                                         configuration: configuration, runtimeName: version.runtimeName, hostIP: facts.internalIP,
-                                        logger: logger)
+                                        logger: logger, events: events)
+        let eventWriter = Task { await events.run() }
+        defer { eventWriter.cancel() }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await registrar.run() }
             group.addTask { await self.watchPods(context: context) }
@@ -167,4 +171,10 @@ public final class NodeAgent: Sendable {
 
     /// The uid of the pod `namespace/name` this agent runs.
     func podUID(namespace: String, name: String) -> String? { podIndex.withLock { $0["\(namespace)/\(name)"] } }
+
+    /// The IP of the pod `namespace/name` this agent runs (for port-forward), once it has one.
+    func podAddress(namespace: String, name: String) async -> String? {
+        guard let uid = podUID(namespace: namespace, name: name), let worker = workers.withLock({ $0[uid]?.worker }) else { return nil }
+        return await worker.address
+    }
 }

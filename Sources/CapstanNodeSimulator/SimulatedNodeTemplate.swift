@@ -14,9 +14,15 @@ public struct SimulatedNodeTemplate: Sendable, Hashable {
     /// Labels besides the well-known ones every node gets (`kubernetes.io/hostname`, os, arch).
     public var labels: [String: String]
     public var taints: [CoreV1.Taint]
+    /// Zones the nodes are spread over, round-robin by index: node `i` is labelled
+    /// `topology.kubernetes.io/zone=zone-<i % zones>`. 0: no zone label.
+    public var zones: Int
+
+    public static let zoneLabel = "topology.kubernetes.io/zone"
 
     public init(cpu: String = "32", memory: String = "256Gi", pods: Int = 110, ephemeralStorage: String = "100Gi",
-                extendedResources: [String: String] = [:], labels: [String: String] = [:], taints: [CoreV1.Taint] = []) {
+                extendedResources: [String: String] = [:], labels: [String: String] = [:], taints: [CoreV1.Taint] = [],
+                zones: Int = 0) {
         self.cpu = cpu
         self.memory = memory
         self.pods = pods
@@ -24,6 +30,12 @@ public struct SimulatedNodeTemplate: Sendable, Hashable {
         self.extendedResources = extendedResources
         self.labels = labels
         self.taints = taints
+        self.zones = zones
+    }
+
+    /// The zone of node `index`, nil when the template has no zones.
+    public func zone(ofNode index: Int) -> String? {
+        zones > 0 ? "zone-\(index % zones)" : nil
     }
 
     /// Checks the quantities parse, so a bad flag fails before any node is written.
@@ -34,6 +46,7 @@ public struct SimulatedNodeTemplate: Sendable, Hashable {
             }
         }
         if pods < 0 { throw SimulatorInputError("pods must not be negative") }
+        if zones < 0 { throw SimulatorInputError("zones must not be negative") }
     }
 }
 

@@ -32,6 +32,7 @@ enum SimulatedObjects {
             "node.kubernetes.io/instance-type": .string("capstan-simulated"),
         ]
         for (k, v) in template.labels { labels[k] = .string(v) }
+        if let zone = template.zone(ofNode: index) { labels[SimulatedNodeTemplate.zoneLabel] = .string(zone) }
         var spec: [String: JSONValue] = [
             "podCIDR": .string(podCIDR(index: index)),
             "podCIDRs": .array([.string(podCIDR(index: index))]),

@@ -100,6 +100,12 @@ extension Registry {
         let filter = WatchFilter(namespace: request.namespace, matches: request.filter)
         if let token = request.continueToken, !token.isEmpty {
             let c = try ContinueToken.decode(token)
+            // Nothing of this resource changed since the token's revision: the cache is that snapshot.
+            let limit = request.limit.flatMap { $0 > 0 ? $0 : nil }
+            if let page = r.cache.page(filter: filter, startKey: c.start, limit: limit,
+                                       countRemaining: !request.hasSelector, ifRevision: c.rv) {
+                return listPage(page)
+            }
             return try await page(r, request, filter: filter, revision: c.rv, startKey: c.start)
         }
         switch request.consistency {
@@ -114,14 +120,18 @@ extension Registry {
         case .exact(let rv):
             return try await page(r, request, filter: filter, revision: rv, startKey: nil)
         }
-        let (entries, revision) = r.cache.list(filter: filter)
-        guard let limit = request.limit, limit > 0, entries.count > limit else {
-            return ListPage(items: entries, revision: revision, continueToken: nil, remainingItemCount: nil)
+        let limit = request.limit.flatMap { $0 > 0 ? $0 : nil }
+        return listPage(r.cache.page(filter: filter, startKey: nil, limit: limit, countRemaining: !request.hasSelector)!)
+    }
+
+    /// A cache page as a list response: a continue token after its last entry when more follow.
+    private func listPage(_ page: CachePage) -> ListPage {
+        guard page.more, let last = page.entries.last else {
+            return ListPage(items: page.entries, revision: page.revision, continueToken: nil, remainingItemCount: nil)
         }
-        let pageItems = Array(entries.prefix(limit))
-        let token = ContinueToken(rv: revision, start: pageItems.last!.key + "\u{0}").encoded()
-        return ListPage(items: pageItems, revision: revision, continueToken: token,
-                        remainingItemCount: request.hasSelector ? nil : entries.count - limit)
+        let token = ContinueToken(rv: page.revision, start: last.key + "\u{0}").encoded()
+        return ListPage(items: page.entries, revision: page.revision, continueToken: token,
+                        remainingItemCount: page.remaining)
     }
 
     /// A page read from storage at a fixed revision (continuations and exact reads).

@@ -115,8 +115,14 @@ extension Registry {
                 return WriteResult(entry: entry.withoutResourceVersion(bytes), created: true, warnings: warnings)
             }
             do {
-                let kv = try await storage.create(r.key.key(namespace: namespace, name: name), value: bytes, lease: 0)
-                return WriteResult(entry: r.cache.makeEntry(kv), created: true, warnings: warnings)
+                let key = r.key.key(namespace: namespace, name: name)
+                let expected = r.cache.expect(key: key, value: bytes, object: .object(candidate))
+                let kv: KeyValue
+                do { kv = try await storage.create(key, value: bytes, lease: 0) } catch {
+                    r.cache.abandon(expected)
+                    throw error
+                }
+                return WriteResult(entry: r.cache.written(kv, expected), created: true, warnings: warnings)
             } catch let s as StorageError where s.code == .keyExists && generated {
                 // Another object took the generated name: draw again, as Kubernetes retries.
                 candidate.edit("metadata") { $0["name"] = .string(generateName + randomSuffix()) }
@@ -217,8 +223,13 @@ extension Registry {
                 return WriteResult(entry: r.cache.makeEntry(kv), created: false, warnings: warnings)
             }
             do {
-                let kv = try await storage.update(key, value: bytes, expectedModRevision: current.modRevision, lease: 0)
-                return WriteResult(entry: r.cache.makeEntry(kv), created: false, warnings: warnings)
+                let expected = r.cache.expect(key: key, value: bytes, object: .object(new))
+                let kv: KeyValue
+                do { kv = try await storage.update(key, value: bytes, expectedModRevision: current.modRevision, lease: 0) } catch {
+                    r.cache.abandon(expected)
+                    throw error
+                }
+                return WriteResult(entry: r.cache.written(kv, expected), created: false, warnings: warnings)
             } catch let s as StorageError where s.code == .conflict && precondition == nil {
                 continue
             } catch {

@@ -19,6 +19,25 @@ public struct CacheEntry: Sendable {
     public func object() throws -> JSONValue { try JSONValue.parse(bytes) }
 }
 
+/// A page of a cache list (see `WatchCache.page`).
+public struct CachePage: Sendable {
+    public let entries: [CacheEntry]
+    public let revision: Int64
+    /// More matching entries follow the page.
+    public let more: Bool
+    /// Keys of the range after the page, when counted.
+    public let remaining: Int?
+}
+
+/// A write announced to the cache before it is made (see ``WatchCache/expect(key:value:object:)``).
+public struct ExpectedWrite: Sendable {
+    let id: Int
+    let key: String
+    let value: [UInt8]
+    let labels: [String: String]
+    let fields: [String: String]
+}
+
 public struct CacheEvent: Sendable {
     public enum Kind: String, Sendable {
         case added = "ADDED", modified = "MODIFIED", deleted = "DELETED", bookmark = "BOOKMARK"
@@ -94,13 +113,17 @@ public final class WatchCache: Sendable {
 
     private struct State {
         var objects: [String: CacheEntry] = [:]
-        var byNamespace: [String: Set<String>] = [:]
+        /// The keys of `objects` in storage order, for lists.
+        var order = KeyOrder()
         var revision: Int64 = 0
         var history: [CacheEvent] = []
         var historyStart = 0
         /// The revision just before the oldest event in history: watches from here on resume exactly.
         var oldestResumable: Int64 = 0
         var watchers: [Int: Watcher] = [:]
+        /// Writes about to be made through this cache's registry, by key (the latest one per key).
+        var expected: [String: ExpectedWrite] = [:]
+        var nextExpectedID = 0
         var nextWatcherID = 0
         var waiters: [(Int64, CheckedContinuation<Void, any Error>)] = []
         var ready = false
@@ -164,7 +187,7 @@ public final class WatchCache: Sendable {
             // A relist replaces the contents; watchers see the difference as events.
             let old = s.objects
             s.objects = [:]
-            s.byNamespace = [:]
+            s.order = KeyOrder()
             for (k, e) in loaded { insert(e, key: k, into: &s) }
             if s.ready {
                 for (k, e) in loaded where old[k]?.revision != e.revision {
@@ -188,6 +211,34 @@ public final class WatchCache: Sendable {
     /// The cache's form of a stored key-value (also used for pages read from storage).
     public func makeEntry(_ kv: KeyValue) -> CacheEntry { entry(for: kv)! }
 
+    /// Announces a write about to store `value` (the encoding of `object`) at `key`: when its
+    /// storage event arrives with those bytes, the cache takes the labels and fields from here
+    /// instead of parsing the value again. Pair with ``written(_:_:)`` or ``abandon(_:)``.
+    public func expect(key: String, value: [UInt8], object: JSONValue) -> ExpectedWrite {
+        let facts = extract(object)
+        let id = state.withLock { s in
+            s.nextExpectedID += 1
+            s.expected[key] = ExpectedWrite(id: s.nextExpectedID, key: key, value: value, labels: facts.labels, fields: facts.fields)
+            return s.nextExpectedID
+        }
+        return ExpectedWrite(id: id, key: key, value: value, labels: facts.labels, fields: facts.fields)
+    }
+
+    /// The entry of an announced write that storage answered with `kv`; the announcement ends.
+    public func written(_ kv: KeyValue, _ expected: ExpectedWrite) -> CacheEntry {
+        abandon(expected)
+        let (namespace, name) = resourceKey.split(kv.key, namespaced: namespaced)
+        return CacheEntry(key: kv.key, namespace: namespace, name: name, revision: kv.modRevision,
+                          bytes: StoredObject.serve(kv.value, revision: kv.modRevision), labels: expected.labels, fields: expected.fields)
+    }
+
+    /// Ends an announcement (the write failed or was not made).
+    public func abandon(_ expected: ExpectedWrite) {
+        state.withLock { s in
+            if s.expected[expected.key]?.id == expected.id { s.expected[expected.key] = nil }
+        }
+    }
+
     private func entry(for kv: KeyValue) -> CacheEntry? {
         let (namespace, name) = resourceKey.split(kv.key, namespaced: namespaced)
         let served = StoredObject.serve(kv.value, revision: kv.modRevision)
@@ -199,7 +250,17 @@ public final class WatchCache: Sendable {
     private func apply(_ event: WatchEvent) {
         switch event.kind {
         case .put:
-            guard let e = entry(for: event.kv) else { return }
+            let announced = state.withLock { s in s.expected[event.kv.key] }
+            let e: CacheEntry
+            if let announced, announced.value == event.kv.value {
+                let (namespace, name) = resourceKey.split(event.kv.key, namespaced: namespaced)
+                e = CacheEntry(key: event.kv.key, namespace: namespace, name: name, revision: event.kv.modRevision,
+                               bytes: StoredObject.serve(event.kv.value, revision: event.kv.modRevision),
+                               labels: announced.labels, fields: announced.fields)
+            } else {
+                guard let parsed = entry(for: event.kv) else { return }
+                e = parsed
+            }
             state.withLock { s in
                 let previous = s.objects[e.key]
                 insert(e, key: e.key, into: &s)
@@ -234,16 +295,11 @@ public final class WatchCache: Sendable {
     }
 
     private func insert(_ e: CacheEntry, key: String, into s: inout State) {
-        s.objects[key] = e
-        if let ns = e.namespace { s.byNamespace[ns, default: []].insert(key) }
+        if s.objects.updateValue(e, forKey: key) == nil { s.order.insert(key) }
     }
 
     private func remove(_ key: String, from s: inout State) {
-        guard let old = s.objects.removeValue(forKey: key) else { return }
-        if let ns = old.namespace {
-            s.byNamespace[ns]?.remove(key)
-            if s.byNamespace[ns]?.isEmpty == true { s.byNamespace[ns] = nil }
-        }
+        if s.objects.removeValue(forKey: key) != nil { s.order.remove(key) }
     }
 
     /// Appends to history and delivers to matching watchers, turning filter transitions into
@@ -339,22 +395,42 @@ public final class WatchCache: Sendable {
 
     /// Entries in key order, filtered, with the revision they reflect.
     public func list(filter: WatchFilter) -> (entries: [CacheEntry], revision: Int64) {
+        let page = page(filter: filter, startKey: nil, limit: nil, countRemaining: false)!
+        return (page.entries, page.revision)
+    }
+
+    /// One page of a list: entries in key order from `startKey` (inclusive), at most `limit`
+    /// of them, whether more match after them, and (when `countRemaining`) how many keys of the
+    /// range follow the page, selectors not applied (as `remainingItemCount` counts). With
+    /// `ifRevision`, nil unless the cache is exactly at that revision (a continuation served
+    /// from the snapshot its first page saw).
+    public func page(filter: WatchFilter, startKey: String?, limit: Int?, countRemaining: Bool,
+                     ifRevision: Int64? = nil) -> CachePage? {
         state.withLock { s in
+            if let ifRevision, ifRevision != s.revision || !s.ready { return nil }
+            let prefix = filter.namespace.map { resourceKey.prefix(namespace: $0) } ?? resourceKey.prefix
+            let range = s.order.range(prefix: prefix)
+            var i = startKey.map { s.order.position(of: $0, in: range) } ?? range.lowerBound
             var out: [CacheEntry] = []
-            if let ns = filter.namespace {
-                for key in s.byNamespace[ns] ?? [] {
-                    if let e = s.objects[key], filter.matches(e) { out.append(e) }
+            if let limit { out.reserveCapacity(min(limit, range.count)) }
+            var more = false
+            while i < range.upperBound {
+                guard let e = s.objects[s.order[i]] else { i += 1; continue }
+                if filter.matches(e) {
+                    if let limit, out.count == limit { more = true; break }
+                    out.append(e)
                 }
-            } else {
-                out.reserveCapacity(s.objects.count)
-                for e in s.objects.values where filter.matches(e) { out.append(e) }
+                i += 1
             }
-            out.sort { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-            return (out, s.revision)
+            return CachePage(entries: out, revision: s.revision, more: more,
+                             remaining: more && countRemaining ? range.upperBound - i : nil)
         }
     }
 
     public var count: Int { state.withLock { $0.objects.count } }
+
+    /// Writes announced and not yet answered or abandoned.
+    var pendingExpectedWrites: Int { state.withLock { $0.expected.count } }
 
     // MARK: Watches
 

@@ -72,7 +72,9 @@ enum Informers {
         var known: [String: T] = [:]
         var synced = false
         do {
-            for try await event in ListWatcher(client: client, T.self, fieldSelector: fieldSelector, logger: logger) {
+            // Like kube-scheduler's informers, without managedFields (never read here, costly to decode).
+            for try await event in ListWatcher(client: client, T.self, fieldSelector: fieldSelector, stripManagedFields: true,
+                                               logger: logger) {
                 switch event {
                 case .replaced(let list, _):
                     var fresh: [String: T] = [:]

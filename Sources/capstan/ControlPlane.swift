@@ -1,4 +1,5 @@
 import CapstanClient
+import Foundation
 import CapstanControllerRuntime
 import CapstanControllers
 import CapstanScheduler
@@ -14,7 +15,8 @@ struct ControlPlane: Sendable {
     var controllers: [String] = ["*"]
     /// The cluster CA, published in every namespace's `kube-root-ca.crt`.
     var clusterCAPEM: String?
-    /// Compete for the `kube-controller-manager` Lease (several servers over one etcd).
+    /// Compete for the `kube-controller-manager` and `kube-scheduler` Leases (several servers
+    /// over one etcd), so that each runs in one server at a time.
     var leaderElection = true
     var runScheduler = true
     var logger: Logger
@@ -40,15 +42,22 @@ struct ControlPlane: Sendable {
         var schedulerLogger = logger
         schedulerLogger[metadataKey: "component"] = "scheduler"
         do {
+            let identity = "\(ProcessInfo.processInfo.hostName)_\(UUID().uuidString.lowercased())"
             let manager = try ControllerManager(
                 client: controllerClient, controllers: DefaultControllers.all, enabled: controllers,
-                clusterCAPEM: clusterCAPEM, leaderElection: leaderElection ? LeaderElectionConfig() : nil,
+                clusterCAPEM: clusterCAPEM, identity: identity, leaderElection: leaderElection ? LeaderElectionConfig() : nil,
                 logger: controllerLogger)
             let scheduler = try Scheduler(client: schedulerClient, logger: schedulerLogger)
             let runScheduler = self.runScheduler
+            let elector = leaderElection
+                ? LeaderElector(client: schedulerClient, name: "kube-scheduler", identity: identity, logger: schedulerLogger) : nil
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await manager.run() }
-                if runScheduler { group.addTask { try await scheduler.run() } }
+                if runScheduler {
+                    group.addTask {
+                        if let elector { try await elector.run { try await scheduler.run() } } else { try await scheduler.run() }
+                    }
+                }
                 // The first to end (cancellation, or a failure) ends the others.
                 try await group.next()
                 group.cancelAll()

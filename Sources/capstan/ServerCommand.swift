@@ -65,6 +65,8 @@ struct ServerCommand: AsyncParsableCommand {
             var control = ControlPlane(kubeconfigPath: dataDir + "/kubeconfig",
                                        controllers: controllers.split(separator: ",").map(String.init), logger: logger)
             control.clusterCAPEM = server.pki?.caCertificatePEM
+            // Several servers share an etcd store; the embedded SQLite store admits one server.
+            control.leaderElection = datastore?.hasPrefix("etcd://") ?? false
             do { try control.validate() } catch { throw ValidationError("--controllers: \(error)") }
             let plane = control
             services.append(.init(service: UpComponentService(ready: ready) { try await plane.run() }))

@@ -66,8 +66,10 @@ struct UpCommand: AsyncParsableCommand {
         if reset { try Self.removeDataDirectory(dataDirectory) }
         let node = try resolveRuntime()
         let name = nodeName ?? AgentCommand.defaultNodeName()
-        let controlPlane = ControlPlane(kubeconfigPath: dataDirectory + "/kubeconfig",
+        var controlPlane = ControlPlane(kubeconfigPath: dataDirectory + "/kubeconfig",
                                         controllers: controllers.split(separator: ",").map(String.init), logger: logger)
+        // One process on the embedded store: no Leases to wait for after a crash.
+        controlPlane.leaderElection = false
         do { try controlPlane.validate() } catch { throw ValidationError("--controllers: \(error)") }
 
         var config = APIServerConfiguration()

@@ -121,6 +121,58 @@ struct ListTests {
         }
     }
 
+    /// Pages with no write in between come from the watch cache's snapshot: the same revision,
+    /// key order, exact namespace ranges (`a-b` sorts before `a/`), counts without selectors.
+    @Test func pagingWithoutWritesWalksTheNamespaceInKeyOrder() async throws {
+        try await withServer { s in
+            for ns in ["a", "a-b", "b"] { try await s.http.create("/api/v1/namespaces", Fixtures.namespace(ns)) }
+            let names = (0..<23).map { String(format: "cm-%02d", $0) }
+            for ns in ["a", "a-b", "b"] {
+                for (i, name) in names.enumerated() {
+                    try await s.http.create("/api/v1/namespaces/\(ns)/configmaps",
+                                            Fixtures.configMap(name, labels: ["even": i % 2 == 0 ? "yes" : "no"]))
+                }
+            }
+            for selector in ["", "&labelSelector=even%3Dyes"] {
+                var seen: [String] = []
+                var token = ""
+                var rv: String?
+                var remainingCounts: [Int?] = []
+                var pageSizes: [Int] = []
+                repeat {
+                    let page = try await s.http.object("/api/v1/namespaces/a/configmaps?limit=5" + selector
+                                                       + (token.isEmpty ? "" : "&continue=" + q(token)))
+                    let names = page.itemNames.filter { $0.hasPrefix("cm-") }
+                    #expect(page["items"]?.array?.allSatisfy { $0.at("metadata.namespace")?.string == "a" } == true)
+                    #expect(rv == nil || page.at("metadata.resourceVersion")?.string == rv)
+                    rv = page.at("metadata.resourceVersion")?.string
+                    seen += names
+                    token = page.at("metadata.continue")?.string ?? ""
+                    remainingCounts.append(page.at("metadata.remainingItemCount")?.int)
+                    pageSizes.append(page["items"]?.array?.count ?? 0)
+                } while !token.isEmpty && seen.count < 100
+                let expected = selector.isEmpty ? names : names.enumerated().filter { $0.offset % 2 == 0 }.map(\.element)
+                #expect(seen == expected, "\(selector): \(seen)")
+                if selector.isEmpty {
+                    // Each page but the last counts every object after it.
+                    let total = pageSizes.reduce(0, +)
+                    var expected: [Int?] = pageSizes.indices.map { total - pageSizes[...$0].reduce(0, +) }
+                    expected[expected.count - 1] = nil
+                    #expect(remainingCounts == expected && pageSizes.dropLast().allSatisfy { $0 == 5 }, "\(remainingCounts) \(pageSizes)")
+                } else {
+                    #expect(remainingCounts.allSatisfy { $0 == nil }, "no counts with a selector")
+                }
+            }
+            // Across namespaces: the whole collection in storage order.
+            let all = try await s.http.object("/api/v1/configmaps?limit=1000")
+            let keys = (all["items"]?.array ?? []).map {
+                ($0.at("metadata.namespace")?.string ?? "") + "/" + ($0.at("metadata.name")?.string ?? "")
+            }
+            #expect(keys == keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+            #expect(keys.filter { $0.hasPrefix("a-b/cm-") }.count == 23)
+        }
+    }
+
     @Test func resourceVersionSemantics() async throws {
         try await withServer { s in
             let created = try await s.http.create(CRUDTests.cms, Fixtures.configMap("rv"))

@@ -8,7 +8,7 @@ struct ShutdownTests {
         let s = try await TestServer.start()
         let connection = try RawConnection(port: s.port)
         connection.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        #expect(connection.receive().hasPrefix("HTTP/1.1 200"))
+        #expect(await connection.receive().hasPrefix("HTTP/1.1 200"))
         // The connection is now idle, kept alive.
         s.http.session.invalidateAndCancel()
         await s.server.shutdown()

@@ -33,6 +33,24 @@ struct ImageStoreTests {
         }
     }
 
+    @Test("an image another process imports into a root in use is found, and survives this store's next save")
+    func importBesideARunningStore() async throws {
+        let images = try #require(try TestImages.directory())
+        try await withTemporaryRoot { root in
+            let running = try ImageStore(root: root)  // the agent's store, opened first
+            #expect(await running.image("capstan.test/busybox:latest") == nil)
+            let cli = try ImageStore(root: root)      // `capstan image import` beside it
+            _ = try await cli.importArchive(images + "/busybox-oci.tar", baseName: "capstan.test/busybox")
+            let found = try #require(await running.image("capstan.test/busybox:latest"))
+            #expect(found.names.contains("capstan.test/busybox:latest"))
+            // The running store writes its index (an import of its own): the other records stay.
+            _ = try await running.importArchive(images + "/busybox-oci.tar", baseName: "other/name")
+            let reopened = try ImageStore(root: root)
+            #expect(await reopened.image("capstan.test/busybox:latest-extra") != nil)
+            #expect(await reopened.image("other/name:latest") != nil)
+        }
+    }
+
     @Test("a docker-archive import names the image from RepoTags and shares the layer with the OCI import")
     func importDockerArchive() async throws {
         let images = try #require(try TestImages.directory())

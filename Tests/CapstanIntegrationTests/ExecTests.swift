@@ -1,9 +1,11 @@
 import Foundation
 import Testing
 
-/// `kubectl exec`, `attach` and `cp` against `capstan up` with real runc: WebSocket (v5) from
-/// kubectl through the API server's upgrade proxy to the agent and `runc exec`.
-@Suite("kubectl exec and attach over WebSocket", .serialized)
+/// `kubectl exec`, `attach`, `cp` and `port-forward` against `capstan up` with real runc:
+/// WebSocket (v5) from kubectl 1.30+, SPDY/3.1 from kubectl 1.29 and older, through the API
+/// server's upgrade proxy to the agent and `runc exec`; port-forward over raw SPDY (1.30) and
+/// SPDY in WebSocket (1.31+) to a busybox httpd at the pod's IP.
+@Suite("kubectl exec, attach and port-forward", .serialized)
 struct ExecTests {
     static let pod = """
         apiVersion: v1
@@ -16,6 +18,19 @@ struct ExecTests {
             image: capstan.test/busybox:latest
             imagePullPolicy: Never
             command: ["sh", "-c", "echo started; trap 'exit 0' TERM; while true; do echo tick; sleep 1; done"]
+        """
+
+    static let webPod = """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: web}
+        spec:
+          terminationGracePeriodSeconds: 1
+          containers:
+          - name: httpd
+            image: capstan.test/busybox:latest
+            imagePullPolicy: Never
+            command: ["httpd", "-f", "-p", "80", "-h", "/www"]
         """
 
     static let catPod = """
@@ -42,6 +57,7 @@ struct ExecTests {
             #expect(await up.waitForOutput("Ready", timeout: .seconds(30)), "node never Ready: \(up.output)")
             let k = setup.kubectl
             try k.ok("apply", "-f", "-", stdin: Self.pod)
+            try k.ok("apply", "-f", "-", stdin: Self.webPod)
             #expect(await k.eventually("get", "pod", "shell", "-o", "jsonpath={.status.phase}", timeout: .seconds(60)) { $0 == "Running" })
 
             let started = ContinuousClock.now
@@ -133,13 +149,35 @@ struct ExecTests {
                 let result = try older.run(["exec", "shell", "--", "sh", "-c", "echo from \(version); exit 5"])
                 #expect(result.0 == 5 && result.1 == "from \(version)\n", "kubectl \(version): \(result)")
             }
-            // kubectl 1.29 and older only speak SPDY/3.1, not served yet: a clear error.
+            // kubectl 1.29 and older speak SPDY/3.1 only: the same exec (stdout, stderr, exit
+            // code, stdin) and attach over SPDY streams.
+            for version in ["1.29", "1.27"] {
+                let binary = "/usr/lib/google-cloud-sdk/bin/kubectl.\(version)"
+                guard FileManager.default.isExecutableFile(atPath: binary) else { continue }
+                let older = Kubectl(binary: binary, kubeconfig: k.kubeconfig)
+                let result = try older.run(["exec", "shell", "--", "sh", "-c", "echo from \(version); echo err >&2; exit 5"])
+                #expect(result.0 == 5 && result.1 == "from \(version)\n" && result.2.contains("err"), "kubectl \(version) over SPDY: \(result)")
+                let piped = try older.run(["exec", "-i", "shell", "--", "cat"], stdin: "spdy stdin \(version)\n")
+                #expect(piped.0 == 0 && piped.1 == "spdy stdin \(version)\n", "kubectl \(version) exec -i over SPDY: \(piped)")
+                let started = ContinuousClock.now
+                _ = try older.ok("exec", "shell", "--", "true")
+                print("kubectl \(version) exec true over SPDY took \(ContinuousClock.now - started)")
+            }
             let spdyOnly = "/usr/lib/google-cloud-sdk/bin/kubectl.1.29"
             if FileManager.default.isExecutableFile(atPath: spdyOnly) {
-                let result = try Kubectl(binary: spdyOnly, kubeconfig: k.kubeconfig).run(["exec", "shell", "--", "true"])
-                #expect(result.0 != 0 && result.2.contains("unsupported upgrade"), "kubectl 1.29: \(result)")
+                let attach = try Kubectl(binary: spdyOnly, kubeconfig: k.kubeconfig).run(["attach", "shell", "--pod-running-timeout=5s"], timeout: .seconds(3))
+                #expect(attach.1.contains("tick"), "kubectl 1.29 attach over SPDY: \(attach)")
+                // -it on a terminal over SPDY: a pty, a resize stream, no stderr stream.
+                if let script = which("script") {
+                    let command = "\(spdyOnly) --kubeconfig \(k.kubeconfig) exec -it shell -- sh -c 'tty; exit 4'"
+                    let (status, out) = try setup.captureStatus(script, ["-qec", command, "/dev/null"])
+                    #expect(status == 4 && out.contains("/dev/pts/"), "kubectl 1.29 exec -it over SPDY: \(status) \(out)")
+                }
             }
+
+            try await portForward(setup, up: up)
         } catch {
+            print("capstan up (exit code \(up.exitCode.map { String($0) } ?? "none: still running")):\n\(up.output.suffix(8000))")
             await up.stop()
             throw error
         }
@@ -155,5 +193,55 @@ struct ExecTests {
         await open.stop()
         #expect(up.exitCode == 0, "capstan up exit: \(up.output)")
         #expect(setup.runningContainers().isEmpty, "containers left: \(setup.runningContainers())")
+    }
+
+    /// `kubectl port-forward pod/web LOCAL:80` to busybox httpd in the pod: kubectl 1.33 (SPDY
+    /// in WebSocket) and 1.30 (raw SPDY); a GET through the loopback port returns the served
+    /// file. A port nothing listens on in the pod fails on the error stream. Each forwarder is
+    /// stopped by its PID.
+    func portForward(_ setup: IntegrationSetup, up: ChildProcess) async throws {
+        let k = setup.kubectl
+        #expect(await k.eventually("get", "pod", "web", "-o", "jsonpath={.status.phase}", timeout: .seconds(60)) { $0 == "Running" },
+                "web pod not running: \(up.output.suffix(3000))")
+        // A 20 MB file for a throughput number.
+        try k.ok("exec", "web", "--", "sh", "-c", "head -c 20000000 /dev/zero > /www/big")
+        for version in ["1.33", "1.30"] {
+            let binary = "/usr/lib/google-cloud-sdk/bin/kubectl.\(version)"
+            guard FileManager.default.isExecutableFile(atPath: binary) else { continue }
+            let local = try freePort()
+            let forwarder = try ChildProcess.start(binary, ["--kubeconfig", k.kubeconfig, "port-forward", "pod/web", "\(local):80", "--address", "127.0.0.1"],
+                                                   outputPath: setup.root + "/port-forward-\(version).log")
+            #expect(await forwarder.waitForOutput("Forwarding from 127.0.0.1:\(local) -> 80", timeout: .seconds(20)),
+                    "kubectl \(version) port-forward: \(forwarder.output)")
+            for _ in 0 ..< 3 {
+                let page = httpGet(port: local, path: "/index.html")
+                #expect(page?.status == 200 && page.map { String(decoding: $0.body, as: UTF8.self) } == "<h1>hello from busybox httpd</h1>\n",
+                        "kubectl \(version) GET through port-forward: \(String(describing: page)) \(forwarder.output)")
+            }
+            var latencies: [Duration] = []
+            for _ in 0 ..< 5 {
+                let start = ContinuousClock.now
+                _ = httpGet(port: local, path: "/index.html")
+                latencies.append(ContinuousClock.now - start)
+            }
+            print("kubectl \(version) port-forward GET index.html, 5 runs: \(latencies.sorted())")
+            // The pod closing its connection ends the pair at once (kubectl ≤1.30 waits for the
+            // error stream's end before closing the local connection).
+            #expect(latencies.allSatisfy { $0 < .seconds(5) }, "kubectl \(version): the local connection outlived the pod's")
+            let start = ContinuousClock.now
+            let big = httpGet(port: local, path: "/big")
+            #expect(big?.status == 200 && big?.body.count == 20_000_000, "kubectl \(version) 20 MB through port-forward: \(big?.body.count ?? -1) bytes")
+            print("kubectl \(version) port-forward GET 20 MB: \(ContinuousClock.now - start)")
+            await forwarder.stop()
+            #expect(forwarder.exitCode != nil, "kubectl \(version) port-forward still running")
+        }
+        // Nothing listens on port 81 in the pod: the agent's dial fails, reported on the error stream.
+        let local = try freePort()
+        let forwarder = try ChildProcess.start(k.binary, ["--kubeconfig", k.kubeconfig, "port-forward", "pod/web", "\(local):81", "--address", "127.0.0.1"],
+                                               outputPath: setup.root + "/port-forward-81.log")
+        #expect(await forwarder.waitForOutput("Forwarding from", timeout: .seconds(20)), "port-forward :81: \(forwarder.output)")
+        #expect(httpGet(port: local, path: "/") == nil, "a response from a port nothing listens on")
+        #expect(await forwarder.waitForOutput("error forwarding port 81", timeout: .seconds(10)), "port-forward :81: \(forwarder.output)")
+        await forwarder.stop()
     }
 }

@@ -3,6 +3,7 @@ import CapstanClient
 import CapstanContainerRuntime
 import CapstanHTTPUpgrade
 import CapstanPKI
+import CapstanSPDY
 import CapstanTesting
 import Foundation
 import NIOCore
@@ -154,6 +155,93 @@ struct WebSocketTestClient {
             #expect(badContainer.statusLine.contains(" 400 ") && badContainer.body.contains("container nope is not valid for pod shell"), "\(badContainer)")
             let missing = try await api.exchange("/api/v1/namespaces/default/pods/nope/attach?stdout=true")
             #expect(missing.statusLine.contains(" 404 ") && missing.body.contains(#""reason":"NotFound""#), "\(missing)")
+        }
+    }
+
+    /// Sends a raw SPDY port-forward upgrade for `path` to `port` and, once answered with a
+    /// 101, forwards one connection to pod port 80. Returns the response head (the whole
+    /// response when refused) and what the pair's error stream carried (nil without a 101).
+    func spdyPortForward(port: Int, tls: TLSConfiguration, path: String) async throws -> (head: String, error: String?) {
+        let request = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
+            + "X-Stream-Protocol-Version: portforward.k8s.io\r\nContent-Length: 0\r\n\r\n"
+        return try await UpgradeDialer.withConnection(host: "127.0.0.1", port: port, tls: tls) { raw in
+            try await raw.write(Array(request.utf8))
+            let (bytes, feed) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
+            let (heads, headFeed) = AsyncStream<String>.makeStream()
+            return try await withThrowingTaskGroup(of: (head: String, error: String?)?.self) { group in
+                group.addTask {
+                    var received: [UInt8] = []
+                    var upgraded = false
+                    do {
+                        for try await buffer in raw.inbound {
+                            if upgraded {
+                                feed.yield(buffer)
+                                continue
+                            }
+                            received += buffer.readableBytesView
+                            guard let end = received.firstRange(of: Array("\r\n\r\n".utf8)) else { continue }
+                            let head = String(decoding: received[..<end.lowerBound], as: UTF8.self)
+                            headFeed.yield(head)
+                            headFeed.finish()
+                            upgraded = head.hasPrefix("HTTP/1.1 101")
+                            if upgraded, end.upperBound < received.count { feed.yield(ByteBuffer(bytes: received[end.upperBound...])) }
+                        }
+                        feed.finish()
+                    } catch {
+                        feed.finish(throwing: error)
+                    }
+                    headFeed.finish()
+                    // Refused: the whole response (head and body).
+                    return upgraded ? nil : (String(decoding: received, as: UTF8.self), nil)
+                }
+                group.addTask {
+                    var headIterator = heads.makeAsyncIterator()
+                    let head = await headIterator.next() ?? ""
+                    guard head.hasPrefix("HTTP/1.1 101") else { return nil }
+                    let spdy = SPDYConnection(role: .client)
+                    async let running: Void = spdy.run(inbound: bytes, write: { try await raw.write($0) })
+                    let headers = { (type: String) in SPDYHeaders([("streamType", type), ("port", "80"), ("requestID", "0")]) }
+                    let errorStream = try await spdy.openStream(headers: headers("error"))
+                    try await errorStream.finish()
+                    let dataStream = try await spdy.openStream(headers: headers("data"))
+                    let message = String(buffer: try await errorStream.readAll())
+                    _ = try? await dataStream.readAll()
+                    await spdy.close()
+                    try? await running
+                    return (head, message)
+                }
+                while let next = try await group.next() {
+                    if let result = next {
+                        group.cancelAll()
+                        return result
+                    }
+                }
+                return ("", nil)
+            }
+        }
+    }
+
+    @Test func portForwardChecksPortsAndThePodAndReportsDialErrorsOnTheErrorStream() async throws {
+        try await withShellPod { _, agent, server in
+            let tls = try WebSocketTestClient(port: server.port, pki: server.pki).tls
+            let base = "/api/v1/namespaces/default/pods"
+            for (query, message) in [("ports=http", #"invalid port \"http\""#), ("ports=80,0", #"invalid port \"0\""#),
+                                     ("ports=", "a port number is required"), ("ports=80&ports=70000", #"invalid port \"70000\""#)] {
+                let result = try await spdyPortForward(port: server.port, tls: tls, path: "\(base)/shell/portforward?\(query)")
+                #expect(result.head.contains(" 400 ") && result.head.contains(#""reason":"BadRequest""#) && result.head.contains(message)
+                        && result.error == nil, "\(query): \(result)")
+            }
+            let missing = try await spdyPortForward(port: server.port, tls: tls, path: "\(base)/nope/portforward")
+            #expect(missing.head.contains(" 404 ") && missing.head.contains(#""reason":"NotFound""#), "\(missing)")
+            _ = try await agent.client.create(boundPod("elsewhere", command: ["fake", "run"], node: "node-2"))
+            let pending = try await spdyPortForward(port: server.port, tls: tls, path: "\(base)/elsewhere/portforward")
+            #expect(pending.head.contains(" 400 ") && pending.head.contains("it is not running"), "\(pending)")
+            // The agent (on loopback; the node's address is the host's, not dialled here)
+            // answers the SPDY upgrade, and the fake runtime's pods have no IP, so the dial
+            // fails on the pair's error stream. The proxied path is in the integration tests.
+            let forwarded = try await spdyPortForward(port: try #require(agent.serverPort), tls: tls, path: "/portforward/default/shell")
+            #expect(forwarded.head.contains("X-Stream-Protocol-Version: portforward.k8s.io"), "\(forwarded)")
+            #expect(forwarded.error == "error forwarding port 80 to pod default/shell: pod has no IP address on this node", "\(forwarded)")
         }
     }
 

@@ -54,6 +54,12 @@ func withFakeAgent<R>(_ client: APIClient, image: Bool = true, server: AgentServ
     return try await withAgent(client, runtime: runtime, clock: fast.agentClock, server: server) { try await body(runtime, $0) }
 }
 
+/// The events kubelet recorded about a pod of the default namespace.
+func kubeletEvents(_ client: APIClient, pod: String) async -> [CoreV1.Event] {
+    let events = (try? await client.list(CoreV1.Event.self, namespace: "default").items) ?? []
+    return events.filter { $0.involvedObject.name == pod && $0.source?.component == "kubelet" }
+}
+
 func boundPod(_ name: String, command: [String], node: String = "node-1", grace: Int64? = nil,
               readiness: CoreV1.Probe? = nil) -> CoreV1.Pod {
     CoreV1.Pod(metadata: MetaV1.ObjectMeta(name: name, namespace: "default"),
@@ -102,6 +108,17 @@ func boundPod(_ name: String, command: [String], node: String = "node-1", grace:
                 #expect(app.ready && app.started == true && app.restartCount == 0)
                 #expect(app.containerID?.hasPrefix("fake://") == true && app.imageID.hasPrefix("sha256:"))
                 #expect(app.state?.running?.startedAt != nil)
+                // Kubelet's events, about the container, from the kubelet of this node.
+                var events: [CoreV1.Event] = []
+                #expect(await eventually {
+                    events = await kubeletEvents(client, pod: "web")
+                    return Set(events.map(\.reason)).isSuperset(of: ["Pulled", "Created", "Started"])
+                }, "\(events.map(\.reason))")
+                let started = try #require(events.first { $0.reason == "Started" })
+                #expect(started.message == "Started container app" && started.type == "Normal", "\(started)")
+                #expect(started.involvedObject.fieldPath == "spec.containers{app}" && started.involvedObject.kind == "Pod")
+                #expect(started.source?.component == "kubelet" && started.source?.host == "node-1")
+                #expect(events.first { $0.reason == "Pulled" }?.message?.contains("already present on machine") == true)
             }
         }
     }
@@ -129,6 +146,11 @@ func boundPod(_ name: String, command: [String], node: String = "node-1", grace:
                 #expect(pod.status?.conditions?.first { $0.type == "Ready" }?.reason == "ContainersNotReady")
                 // Only the newest two runs are kept.
                 #expect(await eventually { (try? await runtime.listContainers(ContainerFilter()).count) ?? 0 <= 2 })
+                #expect(await eventually {
+                    await kubeletEvents(client, pod: "crash").contains {
+                        $0.reason == "BackOff" && $0.type == "Warning" && $0.message?.hasPrefix("Back-off restarting failed container app in pod crash_default(") == true
+                    }
+                })
             }
         }
     }
@@ -210,6 +232,12 @@ func boundPod(_ name: String, command: [String], node: String = "node-1", grace:
                 })
                 let pod = try await client.get(CoreV1.Pod.self, name: "nope", namespace: "default")
                 #expect(pod.status?.phase == "Pending")
+                var events: [CoreV1.Event] = []
+                #expect(await eventually {
+                    events = await kubeletEvents(client, pod: "nope")
+                    return Set(events.map(\.reason)).isSuperset(of: ["Pulling", "Failed", "BackOff"])
+                }, "\(events.map { "\($0.reason): \($0.message)" })")
+                #expect(events.contains { $0.reason == "Failed" && $0.message == "Error: ErrImagePull" && $0.type == "Warning" })
             }
         }
     }
@@ -395,6 +423,41 @@ extension AgentLogEndpointTests {
 
                 _ = try await client.patch(CoreV1.ConfigMap.self, name: "cfg", namespace: "default", .merge(.object(["data": .object(["greeting": .string("bonjour")])])))
                 #expect(await eventually { read("cfg/dir/greeting.txt") == "bonjour" })
+            }
+        }
+    }
+
+    @Test func persistentVolumeClaimMountsTheBoundHostPathVolume() async throws {
+        let hostDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("capstan-pv-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: hostDirectory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: hostDirectory) }
+        try await withClient { client, _ in
+            try await withFakeAgent(client) { runtime, _ in
+                var pod = boundPod("claims", command: ["sleep", "infinity"])
+                pod.spec?.volumes = [CoreV1.Volume(name: "data", persistentVolumeClaim: CoreV1.PersistentVolumeClaimVolumeSource(claimName: "data"))]
+                pod.spec?.containers[0].volumeMounts = [CoreV1.VolumeMount(mountPath: "/data", name: "data")]
+                _ = try await client.create(pod)
+                // No claim yet: the container waits with the reason in its message.
+                #expect(await eventually {
+                    let waiting = try? await client.get(CoreV1.Pod.self, name: "claims", namespace: "default").status?.containerStatuses?.first?.state?.waiting
+                    return waiting?.reason == "ContainerCreating" && waiting?.message?.contains("persistentvolumeclaim \"data\" not found") == true
+                })
+                // A claim bound to a hostPath volume (as the binder leaves them): the container starts with it mounted.
+                _ = try await client.create(CoreV1.PersistentVolume(metadata: MetaV1.ObjectMeta(name: "pv-data"),
+                                                                    spec: CoreV1.PersistentVolumeSpec(accessModes: ["ReadWriteOnce"], capacity: ["storage": try Quantity(parsing: "1Gi")],
+                                                                                                      hostPath: CoreV1.HostPathVolumeSource(path: hostDirectory))))
+                var claim = try await client.create(CoreV1.PersistentVolumeClaim(
+                    metadata: MetaV1.ObjectMeta(name: "data", namespace: "default"),
+                    spec: CoreV1.PersistentVolumeClaimSpec(accessModes: ["ReadWriteOnce"], volumeName: "pv-data")))
+                claim.status = CoreV1.PersistentVolumeClaimStatus(phase: "Bound")
+                _ = try await client.patch(CoreV1.PersistentVolumeClaim.self, name: "data", namespace: "default",
+                                           .merge(.object(["status": try .encoding(claim.status)])), subresource: "status")
+                #expect(await eventually(timeout: .seconds(20)) {
+                    (try? await client.get(CoreV1.Pod.self, name: "claims", namespace: "default"))?.status?.phase == "Running"
+                })
+                let containers = try await runtime.listContainers(ContainerFilter())
+                let mounts = containers.compactMap { runtime.config(ofContainer: $0.id) }.flatMap(\.mounts)
+                #expect(mounts.contains { $0.hostPath == hostDirectory && $0.containerPath == "/data" && !$0.readOnly }, "\(mounts)")
             }
         }
     }

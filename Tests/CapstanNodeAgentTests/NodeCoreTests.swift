@@ -51,6 +51,20 @@ import Testing
         #expect(NodeStatusCore.differsBeyondHeartbeat(second, pressured))
     }
 
+    @Test func nodeAddressFollowsTheDefaultRoute() {
+        let table = """
+            Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
+            cst1a2b\t00FDD50A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0
+            wlan0\t00000000\t0101A8C0\t0003\t0\t0\t600\t00000000\t0\t0\t0
+            eth0\t00000000\t010200C0\t0003\t0\t0\t100\t00000000\t0\t0\t0
+            eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0
+            """
+        #expect(HostFacts.defaultRouteInterface(routeTable: table) == "eth0")
+        #expect(HostFacts.defaultRouteInterface(routeTable: "Iface\tDestination\n") == nil)
+        // A route that is not up (flags without RTF_UP) does not count.
+        #expect(HostFacts.defaultRouteInterface(routeTable: "h\nbr0\t00000000\t0\t0000\t0\t0\t0\t00000000\n") == nil)
+    }
+
     @Test func hostFileParsers() {
         let total = HostFacts.parseMemTotal("MemTotal:       24615564 kB\nMemFree: 1 kB\n")
         #expect(total == Int64(25_206_337_536))

@@ -9,7 +9,7 @@ struct NodeSimulatorTests {
     @Test func registersReadyNodesWithLeases() async throws {
         try await withCluster { cluster in
             let template = SimulatedNodeTemplate(cpu: "8", memory: "32Gi", pods: 50, labels: ["tier": "edge"],
-                                                 taints: [CoreV1.Taint(effect: "NoSchedule", key: "dedicated", value: "edge")])
+                                                 taints: [CoreV1.Taint(effect: "NoSchedule", key: "dedicated", value: "edge")], zones: 2)
             await cluster.addNodes(3, prefix: "edge-", template: template)
             let nodes = try await cluster.client.list(CoreV1.Node.self).items
             #expect(nodes.map { $0.metadata?.name ?? "" }.sorted() == ["edge-0", "edge-1", "edge-2"])
@@ -17,6 +17,9 @@ struct NodeSimulatorTests {
                 let name = node.metadata?.name ?? ""
                 #expect(node.metadata?.labels?["kubernetes.io/hostname"] == name)
                 #expect(node.metadata?.labels?["tier"] == "edge")
+                // Round-robin over the zones by index: edge-0 and edge-2 in zone-0, edge-1 in zone-1.
+                let index = Int(name.dropFirst("edge-".count)) ?? -1
+                #expect(node.metadata?.labels?[SimulatedNodeTemplate.zoneLabel] == "zone-\(index % 2)")
                 #expect(node.spec?.taints == [CoreV1.Taint(effect: "NoSchedule", key: "dedicated", value: "edge")])
                 #expect(node.status?.allocatable?["cpu"] == (try Quantity(parsing: "8")))
                 #expect(node.status?.capacity?["pods"] == (try Quantity(parsing: "50")))
@@ -126,6 +129,8 @@ struct NodeSimulatorTests {
         #expect(throws: SimulatorInputError.self) { try SimulatorParsing.labels("novalue") }
         #expect(throws: SimulatorInputError.self) { try SimulatorParsing.duration("5 parsecs") }
         #expect(throws: SimulatorInputError.self) { try SimulatedNodeTemplate(cpu: "lots").validate() }
+        #expect(throws: SimulatorInputError.self) { try SimulatedNodeTemplate(zones: -1).validate() }
+        #expect(SimulatedNodeTemplate().zone(ofNode: 3) == nil)
         #expect(try SimulatorParsing.duration("1m30s") == .seconds(90))
         #expect(try SimulatorParsing.duration("250ms") == .milliseconds(250))
         #expect(try SimulatorParsing.taints("gpu=yes:NoSchedule,spot:PreferNoSchedule")

@@ -78,7 +78,7 @@ public final class APIRouter: Sendable {
                 label.resource = "pods/log"
                 return await podLogRoute(request, namespace: s[3], name: s[5])
             }
-            if s.count == 7, s[2] == "namespaces", s[4] == "pods", ["exec", "attach"].contains(s[6]),
+            if s.count == 7, s[2] == "namespaces", s[4] == "pods", ["exec", "attach", "portforward"].contains(s[6]),
                request.method == .GET || request.method == .POST {
                 label.verb = "CONNECT"
                 label.resource = "pods/" + s[6]

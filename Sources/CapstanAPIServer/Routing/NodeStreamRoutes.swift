@@ -2,12 +2,14 @@ import CapstanAPI
 import CapstanAPIMachinery
 import CapstanHTTPUpgrade
 import CapstanRegistry
+import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
 
-/// `pods/exec` and `pods/attach`: checked here (pod, node, container), then the upgrade is
-/// proxied to the pod's agent (`/exec|attach/<namespace>/<pod>/<container>?<query>`) as
+/// `pods/exec`, `pods/attach` and `pods/portforward`: checked here (pod, node, container; a
+/// running pod and valid `ports` for port-forward), then the upgrade is proxied to the pod's
+/// agent (`/exec|attach/<namespace>/<pod>/<container>?<query>`, `/portforward/<namespace>/<pod>`) as
 /// kube-apiserver's upgrade-aware proxy does: the client's connection is taken over, the
 /// request goes to the agent over TLS with the API server's node client identity, and from
 /// then on bytes are copied both ways, the agent's response head included (a `101` with the
@@ -20,7 +22,7 @@ extension APIRouter {
         "sec-websocket-extensions", "x-stream-protocol-version", "user-agent",
     ]
 
-    /// `GET|POST /api/v1/namespaces/NS/pods/NAME/exec|attach`.
+    /// `GET|POST /api/v1/namespaces/NS/pods/NAME/exec|attach|portforward`.
     func podStreamRoute(_ request: APIRequest, namespace: String, name: String, subresource: String) async -> APIResponse {
         guard let pods = registry.resource(group: "", version: "v1", plural: "pods") else { return .error(.notFoundPath()) }
         do {
@@ -37,9 +39,20 @@ extension APIRouter {
             throw APIError.internalError("pod \(name) could not be read")
         }
         let spec = object["spec"]?.objectValue ?? [:]
-        let container = try Self.logContainer(request.query["container"], pod: name, object: object, spec: spec)
-        if let phase = object["status"]?["phase"]?.stringValue, phase == "Succeeded" || phase == "Failed" {
-            throw APIError.badRequest("cannot \(subresource) into a container in a completed pod; current phase is \(phase)")
+        let phase = object["status"]?["phase"]?.stringValue ?? ""
+        let agentPath: String
+        if subresource == "portforward" {
+            try Self.validatePorts(request.rawQuery)
+            guard phase == "Running" else {
+                throw APIError.badRequest("unable to forward ports to pod \(name): it is not running (current phase is \(phase.isEmpty ? "Pending" : phase))")
+            }
+            agentPath = "/portforward/\(Self.pathEscape(namespace))/\(Self.pathEscape(name))"
+        } else {
+            let container = try Self.logContainer(request.query["container"], pod: name, object: object, spec: spec)
+            if phase == "Succeeded" || phase == "Failed" {
+                throw APIError.badRequest("cannot \(subresource) into a container in a completed pod; current phase is \(phase)")
+            }
+            agentPath = "/\(subresource)/\(Self.pathEscape(namespace))/\(Self.pathEscape(name))/\(Self.pathEscape(container))"
         }
         guard let nodeName = spec["nodeName"]?.stringValue, !nodeName.isEmpty else {
             throw APIError.badRequest("pod \(name) does not have a host assigned")
@@ -57,7 +70,7 @@ extension APIRouter {
         } catch {
             throw APIError.internalError("node client credentials: \(error)")
         }
-        let path = "/\(subresource)/\(Self.pathEscape(namespace))/\(Self.pathEscape(name))/\(Self.pathEscape(container))"
+        let path = agentPath
         var head = "\(request.method.rawValue) \(path)\(request.rawQuery.isEmpty ? "" : "?" + request.rawQuery) HTTP/1.1\r\n"
         head += "Host: \(host.contains(":") ? "[\(host)]" : host):\(port)\r\n"
         for (header, value) in request.headers where Self.forwardedUpgradeHeaders.contains(header.lowercased()) {
@@ -77,6 +90,24 @@ extension APIRouter {
                 try await client.writeResponse(status: HTTPResponseStatus(statusCode: status.code),
                                                headers: ["Content-Type": "application/json"],
                                                body: status.statusJSON().serialized())
+            }
+        }
+    }
+
+    /// Checks `pods/portforward`'s `ports` parameters (PodPortForwardOptions: repeated, or
+    /// comma-separated): each must be a port number 1-65535. They are optional: kubectl names
+    /// the ports in the SPDY streams, not in the query.
+    static func validatePorts(_ rawQuery: String) throws(APIError) {
+        for pair in rawQuery.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts[0] == "ports" else { continue }
+            let value = parts.count > 1 ? (String(parts[1]).removingPercentEncoding ?? String(parts[1])) : ""
+            for port in value.split(separator: ",", omittingEmptySubsequences: false) {
+                let text = port.trimmingCharacters(in: .whitespaces)
+                guard let number = Int(text), (1...65535).contains(number) else {
+                    throw APIError.badRequest(text.isEmpty ? "ports: a port number is required"
+                                                           : "ports: invalid port \"\(text)\": must be a number between 1 and 65535")
+                }
             }
         }
     }

@@ -4,7 +4,7 @@ import CapstanRegistry
 import CapstanTables
 
 /// One frame of a watch stream, produced by the event forwarder or the bookmark timer.
-private enum WatchFrame: Sendable {
+enum WatchFrame: Sendable {
     case event(CacheEvent)
     case bookmark(Int64, initialEventsEnd: Bool)
     case error(APIError)
@@ -65,8 +65,8 @@ extension APIRouter {
                 }
                 return
             }
-            let (frames, continuation) = AsyncStream<WatchFrame>.makeStream(bufferingPolicy: .unbounded)
-            guard let stopToken = streams.register({ watch.stop(); continuation.finish() }) else {
+            let frames = WatchFrameQueue<WatchFrame>()
+            guard let stopToken = streams.register({ watch.stop(); frames.finish() }) else {
                 watch.stop()
                 return  // shutting down
             }
@@ -75,22 +75,22 @@ extension APIRouter {
                 group.addTask {
                     var delivered = 0
                     if sendInitialEvents, watch.initialEvents == 0 {
-                        continuation.yield(.bookmark(watch.startRevision, initialEventsEnd: true))
+                        frames.push(.bookmark(watch.startRevision, initialEventsEnd: true))
                     }
                     do {
                         for try await event in watch.events {
-                            continuation.yield(.event(event))
+                            frames.push(.event(event))
                             delivered += 1
                             if sendInitialEvents, delivered == watch.initialEvents {
-                                continuation.yield(.bookmark(watch.startRevision, initialEventsEnd: true))
+                                frames.push(.bookmark(watch.startRevision, initialEventsEnd: true))
                             }
                         }
                     } catch let e as WatchCacheError where e.code == .tooOld {
-                        continuation.yield(.error(.expired(e.description)))
+                        frames.push(.error(.expired(e.description)))
                     } catch {
-                        continuation.yield(.error(.internalError("watch ended: \(error)")))
+                        frames.push(.error(.internalError("watch ended: \(error)")))
                     }
-                    continuation.finish()
+                    frames.finish()
                 }
                 group.addTask {
                     // Ends the watch at its timeout; sends bookmarks meanwhile when allowed.
@@ -105,54 +105,68 @@ extension APIRouter {
                         do { try await Task.sleep(until: wake) } catch { return }
                         if allowBookmarks, ContinuousClock.now < deadline {
                             if ContinuousClock.now >= lastBookmark { sentLast = true }
-                            continuation.yield(.bookmark(r.cache.bookmarkRevision(), initialEventsEnd: false))
+                            frames.push(.bookmark(r.cache.bookmarkRevision(), initialEventsEnd: false))
                         }
                     }
                     watch.stop()
-                    continuation.finish()
+                    frames.finish()
                 }
                 var first = true
-                for await frame in frames {
-                    let bytes: [UInt8]
-                    switch frame {
-                    case .event(let e):
-                        var object = e.entry.bytes
-                        if let tableBuilder {
-                            let parsed = (try? JSONValue.parse(e.entry.bytes)) ?? .object([:])
-                            object = tableBuilder.single(parsed, now: now(), includeColumnDefinitions: first).serialized()
-                            first = false
+                // Everything queued goes out together, in writes of up to about a megabyte.
+                var open = true
+                while open, let batch = await frames.take() {
+                    var bytes: [UInt8] = []
+                    for (i, frame) in batch.enumerated() {
+                        switch frame {
+                        case .event(let e):
+                            var object = e.entry.bytes
+                            if let tableBuilder {
+                                let parsed = (try? JSONValue.parse(e.entry.bytes)) ?? .object([:])
+                                object = tableBuilder.single(parsed, now: now(), includeColumnDefinitions: first).serialized()
+                                first = false
+                            }
+                            Self.appendFrame(to: &bytes, type: e.kind.rawValue, object: object)
+                        case .bookmark(let rv, let end):
+                            var meta: [String: JSONValue] = ["resourceVersion": .string(String(rv))]
+                            if end { meta["annotations"] = .object(["k8s.io/initial-events-end": .string("true")]) }
+                            let object = JSONValue.object(["kind": .string(kind), "apiVersion": .string(apiVersion),
+                                                           "metadata": .object(meta)])
+                            Self.appendFrame(to: &bytes, type: "BOOKMARK", object: object.serialized())
+                        case .error(let error):
+                            Self.appendFrame(to: &bytes, type: "ERROR", object: error.statusJSON().serialized())
                         }
-                        bytes = Self.frame(type: e.kind.rawValue, object: object)
-                    case .bookmark(let rv, let end):
-                        var meta: [String: JSONValue] = ["resourceVersion": .string(String(rv))]
-                        if end { meta["annotations"] = .object(["k8s.io/initial-events-end": .string("true")]) }
-                        let object = JSONValue.object(["kind": .string(kind), "apiVersion": .string(apiVersion),
-                                                       "metadata": .object(meta)])
-                        bytes = Self.frame(type: "BOOKMARK", object: object.serialized())
-                    case .error(let error):
-                        bytes = Self.frame(type: "ERROR", object: error.statusJSON().serialized())
-                    }
-                    do {
-                        try await writer.write(bytes)
-                    } catch {
-                        break
+                        guard bytes.count >= Self.watchWriteSize || i == batch.count - 1 else { continue }
+                        do {
+                            try await writer.write(bytes)
+                        } catch {
+                            open = false
+                            break
+                        }
+                        bytes.removeAll(keepingCapacity: true)
                     }
                 }
                 watch.stop()
-                continuation.finish()
+                frames.finish()
                 group.cancelAll()
             }
         }
     }
 
+    /// A watch writes what it has queued once this many bytes are ready.
+    static let watchWriteSize = 1 << 20
+
     static func frame(type: String, object: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(object.count + 32)
+        appendFrame(to: &out, type: type, object: object)
+        return out
+    }
+
+    static func appendFrame(to out: inout [UInt8], type: String, object: [UInt8]) {
         out.append(contentsOf: #"{"type":""#.utf8)
         out.append(contentsOf: type.utf8)
         out.append(contentsOf: #"","object":"#.utf8)
         out.append(contentsOf: object)
         out.append(contentsOf: "}\n".utf8)
-        return out
     }
 }

@@ -13,6 +13,7 @@ public struct Authenticator: Sendable {
     let tokens: TokenFile?
     /// Service account tokens (TokenRequest) this server signed; nil without a P-256 CA key.
     public let serviceAccounts: ServiceAccountTokens?
+    private let certificates = CertificateIdentityCache()
 
     public init(tokens: TokenFile?, serviceAccounts: ServiceAccountTokens? = nil) {
         self.tokens = tokens
@@ -27,8 +28,11 @@ public struct Authenticator: Sendable {
                 return user(forToken: token)
             }
         }
-        if let der = certificateDER, let identity = try? ClientIdentity.from(certificateDER: der) {
-            return UserInfo(name: identity.userName, groups: identity.groups + ["system:authenticated"])
+        if let der = certificateDER {
+            return certificates.user(for: der) { der in
+                guard let identity = try? ClientIdentity.from(certificateDER: der) else { return nil }
+                return UserInfo(name: identity.userName, groups: identity.groups + ["system:authenticated"])
+            }
         }
         return nil
     }

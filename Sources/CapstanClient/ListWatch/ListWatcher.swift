@@ -47,15 +47,20 @@ public struct ListWatcher<Object: Sendable>: AsyncSequence, Sendable {
     ///   - watchTimeout: each watch asks the server to end it after between this and twice this
     ///     (spreading reconnects), then resumes.
     ///   - clock: measures the pauses after failures.
+    ///   - stripManagedFields: watch events arrive without `metadata.managedFields`, cut before
+    ///     decoding (informers that never read them, as kube-scheduler's, save most of the decoding).
     public init(client: APIClient, _ type: Object.Type, namespace: String? = nil, labelSelector: String? = nil,
                 fieldSelector: String? = nil, pageSize: Int = 500, watchTimeout: Duration = .seconds(300),
                 backoff: ListWatcherBackoff = .init(), clock: any Clock<Duration> = ContinuousClock(),
-                logger: Logger? = nil) where Object: APIObject {
+                stripManagedFields: Bool = false, logger: Logger? = nil) where Object: APIObject {
         self.init(client: client, namespace: namespace, labelSelector: labelSelector, fieldSelector: fieldSelector,
                   pageSize: pageSize, watchTimeout: watchTimeout, backoff: backoff, clock: clock,
                   logger: logger ?? client.logger,
                   listPage: { client, options in try await client.list(Object.self, namespace: namespace, options: options) },
-                  watch: { client, options in client.watch(Object.self, namespace: namespace, options: options) },
+                  watch: { client, options in
+                      WatchStream(client: client, path: Object.resource.path(namespace: namespace), query: options.query,
+                                  decoder: .typed(strippingManagedFields: stripManagedFields))
+                  },
                   resourceVersionOf: { $0.objectMeta.resourceVersion })
     }
 

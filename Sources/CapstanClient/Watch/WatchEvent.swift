@@ -64,8 +64,14 @@ extension WatchEventDecoder where Object == JSONValue {
 
 extension WatchEventDecoder where Object: APIObject {
     /// Generated types, decoded with ``KubeJSON``.
-    static var typed: Self {
-        Self { frame in
+    static var typed: Self { typed(strippingManagedFields: false) }
+
+    /// Generated types, decoded with ``KubeJSON``; with `strippingManagedFields`, the objects'
+    /// `metadata.managedFields` are cut from the bytes first and arrive nil.
+    static func typed(strippingManagedFields: Bool) -> Self {
+        let remover = strippingManagedFields ? JSONMemberRemover(path: ["object", "metadata", "managedFields"]) : nil
+        return Self { received in
+            let frame = remover?.removing(from: received) ?? received
             let kind: String
             if let peeked = peekType(frame) {
                 kind = peeked

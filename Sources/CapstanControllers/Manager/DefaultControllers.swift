@@ -9,7 +9,7 @@ public enum DefaultControllers {
         [
             ReplicaSetController(),
             DeploymentController(),
-            EndpointSliceController(), JobController(), CronJobController(), TTLAfterFinishedController(), NodeLifecycleController(), PodGCController(), DisruptionController(), DaemonSetController(), StatefulSetController(),
+            EndpointSliceController(), JobController(), CronJobController(), TTLAfterFinishedController(), PersistentVolumeBinderController(), NodeLifecycleController(), PodGCController(), DisruptionController(), DaemonSetController(), StatefulSetController(),
             NamespaceController(),
             ServiceAccountController(),
             RootCACertPublisher(),

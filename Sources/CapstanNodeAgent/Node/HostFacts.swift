@@ -114,9 +114,38 @@ public struct HostFacts: Sendable, Hashable {
         return trimmed.isEmpty ? nil : trimmed
     }
 
+    /// The node's address: the IPv4 address of the interface the default route leaves by (as
+    /// kubelet picks it), else the first address of a non-loopback, non-pod interface by name.
     private static func firstIPv4Address() -> String? {
+        let candidates = ipv4Addresses()
+        if let routes = try? String(contentsOfFile: "/proc/net/route", encoding: .utf8),
+           let interface = defaultRouteInterface(routeTable: routes),
+           let match = candidates.first(where: { $0.name == interface }) {
+            return match.address
+        }
+        // Bridges and veths of pods (ours and others') are not the node's address.
+        let pods = ["capstan", "cst", "veth", "cni", "docker", "br-", "virbr"]
+        return candidates.filter { c in !pods.contains { c.name.hasPrefix($0) } }
+            .sorted { $0.name < $1.name }.first?.address
+    }
+
+    /// The interface of the default route (destination and mask 0, lowest metric) in the text
+    /// of /proc/net/route.
+    static func defaultRouteInterface(routeTable: String) -> String? {
+        var best: (name: String, metric: Int)?
+        for line in routeTable.split(separator: "\n").dropFirst() {
+            let f = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard f.count >= 8, f[1] == "00000000", f[7] == "00000000",
+                  let flags = Int(f[3], radix: 16), flags & 0x1 != 0, let metric = Int(f[6]) else { continue }
+            if best == nil || metric < best!.metric { best = (String(f[0]), metric) }
+        }
+        return best?.name
+    }
+
+    /// IPv4 addresses of the interfaces that are up, loopback excluded.
+    private static func ipv4Addresses() -> [(name: String, address: String)] {
         var list: UnsafeMutablePointer<ifaddrs>?
-        guard getifaddrs(&list) == 0, let first = list else { return nil }
+        guard getifaddrs(&list) == 0, let first = list else { return [] }
         defer { freeifaddrs(list) }
         var candidates: [(name: String, address: String)] = []
         var cursor: UnsafeMutablePointer<ifaddrs>? = first
@@ -126,14 +155,12 @@ public struct HostFacts: Sendable, Hashable {
             let flags = Int32(entry.pointee.ifa_flags)
             guard flags & Int32(IFF_LOOPBACK) == 0, flags & Int32(IFF_UP) != 0 else { continue }
             let name = String(cString: entry.pointee.ifa_name)
-            // Bridges and veths of pods (ours and others') are not the node's address.
-            if name.hasPrefix("capstan") || name.hasPrefix("veth") || name.hasPrefix("cni") { continue }
             var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
             guard getnameinfo(sa, socklen_t(MemoryLayout<sockaddr_in>.size), &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST) == 0
             else { continue }
             candidates.append((name, String(decoding: host.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)))
         }
-        return candidates.sorted { $0.name < $1.name }.first?.address
+        return candidates
     }
 }
 

@@ -2,6 +2,7 @@ import CapstanAPI
 import CapstanAPIMachinery
 import CapstanClient
 import CapstanContainerRuntime
+import CapstanControllerRuntime
 import Foundation
 import Logging
 
@@ -18,6 +19,8 @@ actor PodWorker {
         let runtimeName: String
         let hostIP: String
         let logger: Logger
+        /// Kubelet's events (Pulled, Created, Started, Killing, Unhealthy, BackOff, Failed).
+        var events: EventRecorder?
     }
 
     private let context: Context
@@ -40,6 +43,8 @@ actor PodWorker {
     }
 
     var current: CoreV1.Pod { pod }
+    /// The pod's IP (its sandbox's on the bridge, or the host's with hostNetwork), once it has one.
+    var address: String? { podIP }
     var namespace: String { pod.metadata?.namespace ?? "default" }
     var name: String { pod.metadata?.name ?? "" }
 
@@ -123,6 +128,7 @@ actor PodWorker {
         let builder = PodStatusBuilder(runtimeName: context.runtimeName, hostIP: context.hostIP, podIPs: podIP.map { [$0] } ?? [])
         let status = builder.status(pod: pod, runtime: state, planner: planner, now: context.configuration.clock.now())
         guard status != lastWritten else { return }
+        recordBackOffs(status)
         do {
             let updated = try await context.client.patch(CoreV1.Pod.self, name: name, namespace: namespace,
                                                           .merge(.object(["status": try .encoding(status)])), subresource: "status")
@@ -150,6 +156,12 @@ actor PodWorker {
                 if reason == .podTerminating, let container = spec(name), let hook = container.lifecycle?.preStop {
                     _ = await runHook(hook, containerID: id, container: container, timeout: TimeInterval(max(1, grace)))
                 }
+                switch reason {
+                case .livenessFailed: event(.normal, "Killing", "Container \(name) failed liveness probe, will be restarted", container: name)
+                case .startupFailed: event(.normal, "Killing", "Container \(name) failed startup probe, will be restarted", container: name)
+                case .podTerminating, .deadlineExceeded: event(.normal, "Killing", "Stopping container \(name)", container: name)
+                default: break
+                }
                 try await runtime.stopContainer(id, timeout: .seconds(grace))
             case .removeContainer(let id):
                 try await runtime.removeContainer(id)
@@ -162,9 +174,12 @@ actor PodWorker {
             case .probe(let name, let containerID, let kind):
                 guard let container = spec(name), let probe = Self.probe(container, kind) else { return false }
                 let outcome = await ProbeRunner(runtime: runtime).run(
-                    exec: probe.exec, httpGet: probe.httpGet, tcpSocket: probe.tcpSocket, containerID: containerID, container: container,
+                    exec: probe.exec, httpGet: probe.httpGet, tcpSocket: probe.tcpSocket, grpc: probe.grpc, containerID: containerID, container: container,
                     podIP: podIP, timeout: TimeInterval(max(1, probe.timeoutSeconds ?? 1)))
                 planner.recordProbe(container: name, containerID: containerID, kind: kind, outcome, now: context.configuration.clock.now())
+                if case .failure(let output) = outcome {
+                    event(.warning, "Unhealthy", "\(kind.rawValue.prefix(1).uppercased() + kind.rawValue.dropFirst()) probe failed: \(output)", container: name)
+                }
             case .finalizeDeletion:
                 try? FileManager.default.removeItem(atPath: context.configuration.podDirectory(namespace: namespace, name: self.name, uid: uid))
                 if !removed {
@@ -239,12 +254,23 @@ actor PodWorker {
             var present = policy == "Always" ? nil : try await context.images.imageStatus(image)
             if present == nil {
                 guard policy != "Never" else {
-                    planner.recordFailure(container: name, image: image, .imagePull("Container image \"\(image)\" is not present with pull policy of Never"), now: now)
+                    let message = "Container image \"\(image)\" is not present with pull policy of Never"
+                    event(.warning, "ErrImageNeverPull", message, container: name)
+                    planner.recordFailure(container: name, image: image, .imagePull(message), now: now)
                     return
                 }
+                event(.normal, "Pulling", "Pulling image \"\(image)\"", container: name)
+                let started = ContinuousClock.now
                 present = try await context.images.pullImage(image, auth: await pullAuth(for: image))
+                let elapsed = (ContinuousClock.now - started).components
+                let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+                event(.normal, "Pulled", "Successfully pulled image \"\(image)\" in \(String(format: "%.3fs", seconds))", container: name)
+            } else {
+                event(.normal, "Pulled", "Container image \"\(image)\" already present on machine", container: name)
             }
         } catch {
+            event(.warning, "Failed", "Failed to pull image \"\(image)\": \(Self.message(error))", container: name)
+            event(.warning, "Failed", "Error: ErrImagePull", container: name)
             planner.recordFailure(container: name, image: image, .imagePull(Self.message(error)), now: context.configuration.clock.now())
             return
         }
@@ -259,20 +285,25 @@ actor PodWorker {
                 mounts = try await VolumeManager(configuration: context.configuration, client: context.client)
                     .mounts(for: container, pod: pod, podIP: podIP)
             } catch {
+                event(.warning, "FailedMount", "\(error)", container: nil)
                 planner.recordFailure(container: name, image: image, .volume("\(error)"), now: context.configuration.clock.now())
                 return
             }
             config = try builder.config(for: container, attempt: attempt, logPath: logPath, mounts: mounts)
         } catch let error as ContainerConfigBuilder.MissingReference {
+            event(.warning, "Failed", "Error: \(error.description)", container: name)
             planner.recordFailure(container: name, image: image, .containerConfig(error.description), now: context.configuration.clock.now())
             return
         } catch {
+            event(.warning, "Failed", "Error: \(Self.message(error))", container: name)
             planner.recordFailure(container: name, image: image, .createContainer(Self.message(error)), now: context.configuration.clock.now())
             return
         }
         do {
             let id = try await context.runtime.createContainer(in: sandboxID, config)
+            event(.normal, "Created", "Created container: \(name)", container: name)
             try await context.runtime.startContainer(id)
+            event(.normal, "Started", "Started container \(name)", container: name)
             planner.recordStarted(container: name)
             if let hook = container.lifecycle?.postStart {
                 if case .failure(let message) = await runHook(hook, containerID: id, container: container, timeout: 30) {
@@ -281,7 +312,40 @@ actor PodWorker {
                 }
             }
         } catch {
+            event(.warning, "Failed", "Error: \(Self.message(error))", container: name)
             planner.recordFailure(container: name, image: image, .createContainer(Self.message(error)), now: context.configuration.clock.now())
+        }
+    }
+
+    // MARK: Events
+
+    /// Records a kubelet event about the pod, or about one of its containers.
+    private func event(_ type: EventType, _ reason: String, _ message: String, container: String?) {
+        guard let events = context.events else { return }
+        var reference = EventRecorder.reference(to: pod)
+        if let container {
+            let isInit = pod.spec?.initContainers?.contains { $0.name == container } == true
+            reference.fieldPath = isInit ? "spec.initContainers{\(container)}" : "spec.containers{\(container)}"
+        }
+        events.record(EventRecord(involvedObject: reference, type: type, reason: reason, message: message))
+    }
+
+    /// BackOff events when a container enters a back-off the last written status did not show.
+    private func recordBackOffs(_ status: CoreV1.PodStatus) {
+        let before = Dictionary(((lastWritten?.containerStatuses ?? []) + (lastWritten?.initContainerStatuses ?? []))
+            .map { ($0.name, $0.state?.waiting?.reason) }, uniquingKeysWith: { a, _ in a })
+        for container in (status.containerStatuses ?? []) + (status.initContainerStatuses ?? []) {
+            let reason = container.state?.waiting?.reason
+            guard reason != before[container.name] ?? nil else { continue }
+            switch reason {
+            case "CrashLoopBackOff":
+                event(.warning, "BackOff", "Back-off restarting failed container \(container.name) in pod \(name)_\(namespace)(\(uid))",
+                      container: container.name)
+            case "ImagePullBackOff":
+                event(.normal, "BackOff", "Back-off pulling image \"\(container.image)\"", container: container.name)
+            default:
+                break
+            }
         }
     }
 

@@ -12,6 +12,7 @@ struct ProbeRunner: Sendable {
     let runtime: any ContainerRuntime
 
     func run(exec: CoreV1.ExecAction?, httpGet: CoreV1.HTTPGetAction?, tcpSocket: CoreV1.TCPSocketAction?,
+             grpc: CoreV1.GRPCAction? = nil,
              containerID: String, container: CoreV1.Container, podIP: String?, timeout: TimeInterval) async -> ProbeOutcome {
         if let exec {
             do {
@@ -41,7 +42,11 @@ struct ProbeRunner: Sendable {
                 return .success
             }
         }
-        return .failure("this agent runs exec, httpGet and tcpSocket probes only (grpc is not supported)")
+        if let grpc {
+            guard let host = podIP else { return .failure("no address for the gRPC probe") }
+            return await GRPCHealthProbe.run(host: host, port: Int(grpc.port), service: grpc.service ?? "", timeout: timeout)
+        }
+        return .failure("the probe has no handler")
     }
 
     static func port(_ value: IntOrString, _ container: CoreV1.Container) -> Int? {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CapstanAPI
+import CapstanAPIMachinery
 import CapstanClient
 import CapstanContainerRuntime
 import Foundation
@@ -44,6 +45,32 @@ struct VolumeManager {
         return mounts
     }
 
+    /// The directory of the volume a bound claim names: a hostPath or local persistent volume.
+    private func claimedPath(_ source: CoreV1.PersistentVolumeClaimVolumeSource, namespace: String) async throws -> String {
+        let claim: CoreV1.PersistentVolumeClaim
+        do {
+            claim = try await client.get(CoreV1.PersistentVolumeClaim.self, name: source.claimName, namespace: namespace)
+        } catch let error as APIError where error.code == 404 {
+            throw VolumeError(description: "persistentvolumeclaim \"\(source.claimName)\" not found")
+        }
+        guard claim.status?.phase == "Bound", let name = claim.spec?.volumeName, !name.isEmpty else {
+            throw VolumeError(description: "persistentvolumeclaim \"\(source.claimName)\" is not bound")
+        }
+        let volume = try await client.get(CoreV1.PersistentVolume.self, name: name, namespace: nil)
+        if let hostPath = volume.spec?.hostPath {
+            try Self.checkHostPath(hostPath)
+            return hostPath.path
+        }
+        if let local = volume.spec?.local {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: local.path, isDirectory: &isDirectory) else {
+                throw VolumeError(description: "local volume \"\(name)\": path \(local.path) does not exist")
+            }
+            return local.path
+        }
+        throw VolumeError(description: "persistent volume \"\(name)\" is neither hostPath nor local; this node mounts only those")
+    }
+
     /// Rewrites the pod's configMap, secret, downwardAPI and projected volumes that changed (the
     /// atomic writer leaves identical content alone). Missing objects keep the last content.
     func refresh(pod: CoreV1.Pod, podIP: String?) async {
@@ -62,6 +89,9 @@ struct VolumeManager {
         if let hostPath = volume.hostPath {
             try Self.checkHostPath(hostPath)
             return (hostPath.path, false)
+        }
+        if let claim = volume.persistentVolumeClaim {
+            return (try await claimedPath(claim, namespace: meta?.namespace ?? "default"), claim.readOnly == true)
         }
         try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
         if let emptyDir = volume.emptyDir {

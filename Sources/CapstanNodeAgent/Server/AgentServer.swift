@@ -8,9 +8,10 @@ import NIOSSL
 
 /// The agent's HTTPS endpoint (kubelet's port): `GET /containerLogs/NS/POD/CONTAINER` with the
 /// query of ``LogOptions``, answered as `text/plain` (chunked while following); `GET|POST
-/// /exec/NS/POD/CONTAINER?command=…` and `/attach/NS/POD/CONTAINER?…` as WebSocket upgrades
-/// (``ContainerStreams``: the connection leaves HTTP through ``HTTPServerUpgrade``, which
-/// another upgrade protocol can use the same way); and `/healthz`.
+/// /exec/NS/POD/CONTAINER?command=…` and `/attach/NS/POD/CONTAINER?…` as WebSocket or SPDY/3.1
+/// upgrades, `GET|POST /portforward/NS/POD` as SPDY/3.1 upgrades (raw, or tunnelled in
+/// WebSocket) (``ContainerStreams``: the connection leaves HTTP through ``HTTPServerUpgrade``);
+/// and `/healthz`.
 /// With a client CA configured, clients must present a certificate it signed (the API server's).
 final class AgentServer: Sendable {
     let port: Int
@@ -118,6 +119,13 @@ final class AgentServer: Sendable {
             do {
                 return .upgrade(try await streams.upgrade(kind, namespace: segments[1], pod: segments[2], container: segments[3],
                                                           query: query, headers: request.headers))
+            } catch {
+                return try await reply(HTTPResponseStatus(statusCode: error.status), error.description + "\n")
+            }
+        }
+        if segments.count == 3, segments[0] == "portforward", request.method == .GET || request.method == .POST {
+            do {
+                return .upgrade(try await streams.portForward(namespace: segments[1], pod: segments[2], headers: request.headers))
             } catch {
                 return try await reply(HTTPResponseStatus(statusCode: error.status), error.description + "\n")
             }

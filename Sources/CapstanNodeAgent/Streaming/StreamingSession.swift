@@ -1,6 +1,5 @@
 import CapstanContainerRuntime
 import CapstanHTTPUpgrade
-import NIOHTTP1
 
 /// One exec or attach over an upgraded WebSocket connection: the client's messages go to the
 /// process (stdin, close-stdin, resize), its output comes back on the stdout/stderr channels,
@@ -10,15 +9,6 @@ struct StreamingSession: Sendable {
     let connection: RawConnection
     let streamProtocol: RemoteCommand.StreamProtocol
     let options: RemoteCommand.Options
-
-    /// The `101 Switching Protocols` answer to a WebSocket request with key `key`.
-    static func switchingProtocolsHeaders(key: String, streamProtocol: RemoteCommand.StreamProtocol, echoed: Bool) -> HTTPHeaders {
-        var headers: HTTPHeaders = [
-            "Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Accept": WebSocketFrame.acceptKey(for: key),
-        ]
-        if echoed { headers.add(name: "Sec-WebSocket-Protocol", value: streamProtocol.rawValue) }
-        return headers
-    }
 
     /// Runs an exec session to its end: the process exits (its status is sent) or the client
     /// goes away (the process is killed).

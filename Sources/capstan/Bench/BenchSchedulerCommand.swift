@@ -65,16 +65,11 @@ struct BenchSchedulerCommand: AsyncParsableCommand {
             try await BenchPods.createPriorityClass(admin, name: "bench-low", value: 100)
             try await BenchPods.createPriorityClass(admin, name: "bench-high", value: 10000)
         }
+        // One simulator (one pod watch, as kwok has) for every node, spread over the zones by index.
+        template.zones = zones
         var simConfig = NodeSimulator.Configuration(nodeCount: nodes, template: template)
         simConfig.writeConcurrency = 32
-        let simulators = (0..<zones).map { z -> NodeSimulator in
-            var c = simConfig
-            c.nodeCount = nodes / zones + (z < nodes % zones ? 1 : 0)
-            c.namePrefix = "sim-z\(z)-"
-            c.template.labels["topology.kubernetes.io/zone"] = "zone-\(z)"
-            c.writeConcurrency = max(4, simConfig.writeConcurrency / zones)
-            return NodeSimulator(client: simClient, configuration: c, logger: EmbeddedServer.quiet)
-        }
+        let simulators = [NodeSimulator(client: simClient, configuration: simConfig, logger: EmbeddedServer.quiet)]
         var schedConfig = Scheduler.Configuration()
         schedConfig.bindConcurrency = bindConcurrency
         schedConfig.recordEvents = recordEvents

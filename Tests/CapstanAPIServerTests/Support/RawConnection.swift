@@ -23,8 +23,6 @@ final class RawConnection: @unchecked Sendable {
             fd = -1
             throw TestServerError(description: "connect() failed")
         }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
     func send(_ text: String) {
@@ -32,11 +30,19 @@ final class RawConnection: @unchecked Sendable {
         _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
-    /// Reads what arrives within the receive timeout (up to 64 KiB).
-    func receive() -> String {
+    /// What the server sent next, or "" when it closed or sent nothing in `timeout`. Polls
+    /// without blocking: a blocking recv would hold one of the few cooperative threads the
+    /// in-process server's own handlers need to answer.
+    func receive(timeout: Duration = .seconds(10)) async -> String {
+        let deadline = ContinuousClock.now + timeout
         var buffer = [UInt8](repeating: 0, count: 65536)
-        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        return n > 0 ? String(decoding: buffer[..<n], as: UTF8.self) : ""
+        while ContinuousClock.now < deadline {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if n > 0 { return String(decoding: buffer[..<n], as: UTF8.self) }
+            if n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK) { return "" }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return ""
     }
 
     func close() {
