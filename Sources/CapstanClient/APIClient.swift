@@ -5,11 +5,11 @@ import NIOHTTP1
 import NIOPosix
 import Synchronization
 
-/// A client of the Kubernetes API over TLS: when the server speaks HTTP/2 (as kube-apiserver
-/// does), one connection carries every request and watch, a stream each; otherwise HTTP/1.1
-/// keep-alive connections from a pool, one request at a time per connection, and watches get
-/// connections of their own. x509 client-certificate or bearer-token authentication; timeouts;
-/// retries where they are safe.
+/// A client of the Kubernetes API over TLS: requests on HTTP/1.1 keep-alive connections from a
+/// pool, one request at a time per connection; watches as streams of one HTTP/2 connection when
+/// the server speaks h2 (as kube-apiserver does), else on connections of their own
+/// (``ClientConfiguration/http2ForRequests`` puts requests on h2 too). x509 client-certificate
+/// or bearer-token authentication; timeouts; retries where they are safe.
 ///
 /// Failed requests throw the server's `Status` as ``APIError``, and client-side failures as
 /// ``APIClientError``. Call ``shutdown()`` when done.
@@ -81,7 +81,12 @@ public final class APIClient: Sendable {
     let logger: Logger
     let address: ServerAddress
     let factory: ConnectionFactory
+    /// Requests.
     let pool: ConnectionPool
+    /// Streams (watches, logs): the h2 connection that carries them. `pool` itself when requests
+    /// go over h2 too.
+    let streamFactory: ConnectionFactory
+    let streamPool: ConnectionPool
     private let baseHeaders: HTTPHeaders
     private let requestTimeout: TimeAmount?
     private let streams = Mutex(OpenStreams())
@@ -99,12 +104,21 @@ public final class APIClient: Sendable {
         self.logger = logger
         let address = try ServerAddress(configuration.server)
         self.address = address
-        let factory = try ConnectionFactory(configuration: configuration, address: address, group: eventLoopGroup)
-        self.factory = factory
+        let streamFactory = try ConnectionFactory(configuration: configuration, address: address, group: eventLoopGroup)
+        if configuration.http2ForRequests || !streamFactory.offersHTTP2 {
+            factory = streamFactory
+        } else {
+            var http1 = configuration
+            http1.http2 = false
+            factory = try ConnectionFactory(configuration: http1, address: address, group: eventLoopGroup)
+        }
         self.pool = ConnectionPool(factory: factory, maxConnections: configuration.maxConnections,
                                    maxIdle: configuration.maxIdleConnections,
                                    streamsPerConnection: configuration.http2StreamsPerConnection,
                                    idleTimeout: configuration.idleConnectionTimeout.timeAmount, logger: logger)
+        self.streamFactory = streamFactory
+        self.streamPool = factory.offersHTTP2 == streamFactory.offersHTTP2 ? pool
+            : ConnectionPool(factory: streamFactory, maxConnections: 1, maxIdle: 0, logger: logger)
         self.requestTimeout = configuration.requestTimeout.map(\.timeAmount)
         var headers = HTTPHeaders()
         headers.add(name: "host", value: address.hostHeader)
@@ -129,6 +143,7 @@ public final class APIClient: Sendable {
         let channels = streams.withLock { Array($0.channels.values) }
         for channel in channels { channel.close(promise: nil) }
         pool.close()
+        if streamPool !== pool { streamPool.close() }
     }
 
     /// Closes idle connections and open watches and fails waiting requests; requests in flight
@@ -139,14 +154,17 @@ public final class APIClient: Sendable {
             return Array(s.channels.values)
         }
         await pool.shutdown()
+        if streamPool !== pool { await streamPool.shutdown() }
         for channel in channels {
             try? await channel.close()
         }
     }
 
-    /// Connections currently open, leased or opening in the pool (not counting watches' own
-    /// HTTP/1.1 connections); the h2 connection, which carries watches too, counts once.
-    public var pooledConnectionCount: Int { pool.connectionCount }
+    /// Connections currently open, leased or opening for requests and for the watches' h2
+    /// connection (not counting watches' own HTTP/1.1 connections); an h2 connection counts once.
+    public var pooledConnectionCount: Int {
+        pool.connectionCount + (streamPool === pool ? 0 : streamPool.connectionCount)
+    }
 
     /// Watches (and other streams) currently open: h2 streams, or HTTP/1.1 connections of their own.
     public var openStreamCount: Int { streams.withLock { $0.channels.count } }
@@ -244,15 +262,15 @@ public final class APIClient: Sendable {
             try channel.pipeline.syncOperations.addHandler(HTTPStreamHandler(eventLoop: channel.eventLoop))
         }
         let channel: any Channel
-        if let stream = try await pool.openMultiplexedStream(configure: addHandler) {
+        if let stream = try await streamPool.openMultiplexedStream(configure: addHandler) {
             channel = stream
         } else {
-            switch try await factory.connect(http1: addHandler).get() {
+            switch try await streamFactory.connect(http1: addHandler).get() {
             case .http1(let own):
                 channel = own
             case .http2(let multiplexed):
                 // The server speaks h2 now: the connection joins the pool and carries this stream.
-                channel = try await pool.adopt(multiplexed).openStream(configure: addHandler)
+                channel = try await streamPool.adopt(multiplexed).openStream(configure: addHandler)
             }
         }
         let key = ObjectIdentifier(channel)

@@ -11,9 +11,38 @@ private func configMap(_ name: String, namespace: String = "default", labels: [S
 
 @Suite("HTTP/2 connections", .tags(.component))
 struct HTTP2Tests {
+    @Test func watchesShareOneConnectionAndRequestsUseThePool() async throws {
+        try await withClient({ $0.maxIdleConnections = 2 }) { client, server in
+            let watchers = 30
+            var iterators: [WatchStream<CoreV1.ConfigMap>.AsyncIterator] = []
+            for _ in 0..<watchers {
+                iterators.append(client.watch(CoreV1.ConfigMap.self, namespace: "default",
+                                              options: WatchOptions(labelSelector: "mixed=yes")).makeAsyncIterator())
+            }
+            try await client.create(configMap("first", labels: ["mixed": "yes"])).discard()
+            for i in iterators.indices {
+                #expect(try await nextElement(&iterators[i], of: WatchStream<CoreV1.ConfigMap>.self).object?.name == "first")
+            }
+            #expect(server.server.streams.count == watchers)
+            // One h2 connection carries the 30 watches.
+            #expect(server.server.connectionCount == 1)
+            try await withThrowingTaskGroup(of: Void.self) { requests in
+                for _ in 0..<20 {
+                    requests.addTask { _ = try await client.get(CoreV1.Namespace.self, name: "default") }
+                }
+                try await requests.waitForAll()
+            }
+            // Requests went over HTTP/1.1 connections of the pool, of which 2 stay open.
+            #expect(await eventually { server.server.connectionCount == 3 })
+            #expect(client.pooledConnectionCount == 3)
+            #expect(client.openStreamCount == watchers)
+            iterators.removeAll()
+        }
+    }
+
     @Test func watchesAndRequestsShareOneConnection() async throws {
         // Light traffic: fewer requests in flight than make the client open a second connection.
-        try await withClient({ $0.http2StreamsPerConnection = 100 }) { client, server in
+        try await withClient({ $0.http2ForRequests = true; $0.http2StreamsPerConnection = 100 }) { client, server in
             let watchers = 20, writes = 10
             try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<watchers {
@@ -51,7 +80,7 @@ struct HTTP2Tests {
     }
 
     @Test func aWatchNobodyReadsDoesNotHoldBackTheOthers() async throws {
-        try await withClient { client, server in
+        try await withClient({ $0.http2ForRequests = true }) { client, server in
             // The stalled watch reads its first event, then nobody reads it again.
             let start = try await client.list(CoreV1.ConfigMap.self, namespace: "default").resourceVersion
             try await client.create(configMap("first", labels: ["big": "yes"])).discard()
@@ -87,6 +116,7 @@ struct HTTP2Tests {
 
     @Test func busyClientOpensMoreConnectionsAndClosesThemWhenIdle() async throws {
         try await withClient({
+            $0.http2ForRequests = true
             $0.http2StreamsPerConnection = 2
             $0.maxConnections = 4
             $0.idleConnectionTimeout = .seconds(1)
@@ -127,7 +157,7 @@ struct HTTP2Tests {
     @Test func clientReconnectsAfterTheServerGoesAway() async throws {
         try await withTemporaryDirectory { directory in
             let first = try await RunningServer.start(directory: directory)
-            let client = try first.makeClient()
+            let client = try first.makeClient { $0.http2ForRequests = true }
             do {
                 _ = try await client.get(CoreV1.Namespace.self, name: "default")
                 let watch = Task {

@@ -22,14 +22,17 @@ public struct ClientConfiguration: Sendable {
     public var namespace = "default"
 
     /// Offer HTTP/2 when connecting over TLS. A server that accepts it gets one connection that
-    /// carries every watch and the requests of a lightly loaded client at once (more open while
-    /// requests pile up, see `http2StreamsPerConnection`); otherwise (and over plain HTTP)
-    /// requests use HTTP/1.1 keep-alive connections from a pool, one request at a time each,
-    /// and watches connections of their own.
+    /// carries every watch (a stream each), instead of a connection per watch; otherwise (and
+    /// over plain HTTP) watches get HTTP/1.1 connections of their own.
     public var http2 = true
-    /// Requests in flight on every h2 connection that make the client open one more (up to
-    /// `maxConnections`): a connection is served by one event loop on each side, so a busy
-    /// client spreads its requests over several. Watches stay on the first connection.
+    /// Send ordinary requests over HTTP/2 too (when `http2` is on and the server accepts it):
+    /// the watches' connection carries them, and more open while requests pile up (see
+    /// `http2StreamsPerConnection`). Off, requests use the HTTP/1.1 keep-alive pool, which costs
+    /// less per request on both ends.
+    public var http2ForRequests = false
+    /// With `http2ForRequests`: requests in flight on every h2 connection that make the client
+    /// open one more (up to `maxConnections`): a connection is served by one event loop on each
+    /// side, so a busy client spreads its requests over several. Watches stay on the first.
     public var http2StreamsPerConnection = 16
     /// How long an h2 connection opened for a burst stays open without requests.
     public var idleConnectionTimeout: Duration = .seconds(90)

@@ -26,7 +26,10 @@ struct BenchAPICommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Speak HTTP/1.1 only (no h2 in ALPN), to compare the protocols.")
     var http1 = false
 
-    @Option(name: .long, help: "Requests in flight per h2 connection before the client opens another.")
+    @Flag(name: .long, help: "Send the requests over HTTP/2 too (by default only watches are h2 streams).")
+    var h2Requests = false
+
+    @Option(name: .long, help: "With --h2-requests: requests in flight per h2 connection before the client opens another.")
     var h2Streams: Int?
 
     func run() async throws {
@@ -42,6 +45,7 @@ struct BenchAPICommand: AsyncParsableCommand {
         config.maxConnections = clients
         config.maxIdleConnections = clients
         config.http2 = !http1
+        config.http2ForRequests = h2Requests
         if let h2Streams { config.http2StreamsPerConnection = h2Streams }
         let client = try APIClient(configuration: config)
         let configmaps = APIResource(group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true)
