@@ -184,7 +184,9 @@ public final class HTTPServer: Sendable {
             }
         }
         guard setIdle(channel, true) else {
-            try? await channel.close()
+            // Shutting down. An async channel dropped before `executeThenClose` traps, so close
+            // it through that.
+            try? await connection.executeThenClose { _, _ in }
             return
         }
         do {
