@@ -30,6 +30,8 @@ public struct APIServerConfiguration: Sendable {
     public var insecureHTTP = false
     /// Offer HTTP/2 (ALPN `h2`) besides HTTP/1.1 over TLS, as kube-apiserver does.
     public var http2 = true
+    /// Streams one h2 client may have open at once (each watch holds one).
+    public var http2MaxConcurrentStreams = HTTPServer.defaultMaxConcurrentStreams
     /// How often the storage log is compacted (zero: never).
     public var compactionInterval: Duration = .seconds(300)
 
@@ -118,6 +120,7 @@ public final class APIServer: Service, Sendable {
         let insecure = configuration.insecureHTTP
         http = HTTPServer(
             host: configuration.bindAddress, port: configuration.port, tls: tls, http2: configuration.http2,
+            http2MaxConcurrentStreams: configuration.http2MaxConcurrentStreams,
             logger: logger, streams: streams,
             authenticate: { certificate, headers in
                 if insecure { return UserInfo(name: "system:admin", groups: ["system:masters", "system:authenticated"]) }

@@ -262,15 +262,23 @@ public final class APIClient: Sendable {
             try channel.pipeline.syncOperations.addHandler(HTTPStreamHandler(eventLoop: channel.eventLoop))
         }
         let channel: any Channel
-        if let stream = try await streamPool.openMultiplexedStream(configure: addHandler) {
+        switch try await streamPool.openMultiplexedStream(configure: addHandler) {
+        case .opened(let stream):
             channel = stream
-        } else {
+        case let shared:
             switch try await streamFactory.connect(http1: addHandler).get() {
             case .http1(let own):
                 channel = own
             case .http2(let multiplexed):
-                // The server speaks h2 now: the connection joins the pool and carries this stream.
-                channel = try await streamPool.adopt(multiplexed).openStream(configure: addHandler)
+                if case .full = shared {
+                    // Every stream the server allows on the shared connection is open: this
+                    // connection carries just this stream.
+                    channel = try await multiplexed.openStream(configure: addHandler)
+                    channel.closeFuture.whenComplete { _ in multiplexed.close() }
+                } else {
+                    // The server speaks h2 now: the connection joins the pool and carries this stream.
+                    channel = try await streamPool.adopt(multiplexed).openStream(configure: addHandler)
+                }
             }
         }
         let key = ObjectIdentifier(channel)

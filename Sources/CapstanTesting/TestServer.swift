@@ -47,9 +47,11 @@ public final class RunningServer: Sendable {
 
     /// Starts a server in `directory` on `port` (0: any free port) and waits until it serves.
     public static func start(directory: String, port: Int = 0, storage: StorageKind = .memory,
-                      tokenFile: String? = nil, http2: Bool = true) async throws -> RunningServer {
+                      tokenFile: String? = nil, http2: Bool = true,
+                      http2MaxConcurrentStreams: Int = HTTPServer.defaultMaxConcurrentStreams) async throws -> RunningServer {
         var configuration = APIServerConfiguration()
         configuration.http2 = http2
+        configuration.http2MaxConcurrentStreams = http2MaxConcurrentStreams
         configuration.bindAddress = "127.0.0.1"
         configuration.port = port
         configuration.dataDirectory = directory

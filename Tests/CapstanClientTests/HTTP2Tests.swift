@@ -24,8 +24,8 @@ struct HTTP2Tests {
                 #expect(try await nextElement(&iterators[i], of: WatchStream<CoreV1.ConfigMap>.self).object?.name == "first")
             }
             #expect(server.server.streams.count == watchers)
-            // One h2 connection carries the 30 watches.
-            #expect(server.server.connectionCount == 1)
+            // One h2 connection carries the 30 watches, beside the pooled one of the create.
+            #expect(server.server.connectionCount == 2)
             try await withThrowingTaskGroup(of: Void.self) { requests in
                 for _ in 0..<20 {
                     requests.addTask { _ = try await client.get(CoreV1.Namespace.self, name: "default") }
@@ -37,6 +37,40 @@ struct HTTP2Tests {
             #expect(client.pooledConnectionCount == 3)
             #expect(client.openStreamCount == watchers)
             iterators.removeAll()
+        }
+    }
+
+    @Test func watchesBeyondTheServersStreamLimitGetConnectionsOfTheirOwn() async throws {
+        try await withTemporaryDirectory { directory in
+            let server = try await RunningServer.start(directory: directory, http2MaxConcurrentStreams: 4)
+            let client = try server.makeClient()
+            do {
+                let start = try await client.list(CoreV1.ConfigMap.self, namespace: "default").resourceVersion
+                try await client.create(configMap("limit")).discard()
+                var watches: [WatchStream<CoreV1.ConfigMap>.AsyncIterator] = []
+                for _ in 0..<6 {
+                    watches.append(client.watch(CoreV1.ConfigMap.self, namespace: "default",
+                                                options: WatchOptions(resourceVersion: start)).makeAsyncIterator())
+                }
+                // All six run: four share a connection, two have one each (none waits for a slot).
+                for i in watches.indices {
+                    #expect(try await nextElement(&watches[i], of: WatchStream<CoreV1.ConfigMap>.self).object?.name == "limit")
+                }
+                #expect(server.server.streams.count == 6)
+                // The requests' pooled connection besides.
+                #expect(server.server.connectionCount == 4)
+                watches.removeAll()
+                // The server ends the watches the client left, and the two extra connections
+                // close with theirs.
+                #expect(await eventually { server.server.streams.count == 0 })
+                #expect(await eventually { server.server.connectionCount == 2 })
+                await client.shutdown()
+                try await server.stop()
+            } catch {
+                await client.shutdown()
+                try? await server.stop()
+                throw error
+            }
         }
     }
 
@@ -211,9 +245,10 @@ struct HTTP2Tests {
                     #expect(event.object?.name == "h1")
                 }
                 #expect(try await client.get(CoreV1.ConfigMap.self, name: "h1", namespace: "default").name == "h1")
-                // HTTP/1.1: each watch has a connection of its own, beside the pooled one.
+                // HTTP/1.1: each watch has a connection of its own, beside the pooled one (and,
+                // when the client offered h2, the one that found it refused, closing).
                 #expect(client.openStreamCount == 3)
-                #expect(server.server.connectionCount == 4)
+                #expect(await eventually { server.server.connectionCount == 4 })
                 watches.removeAll()
                 await client.shutdown()
                 try await server.stop()

@@ -17,16 +17,16 @@ extension HTTPServer {
     /// Streams one client may have open at once. Long-running watches each hold one, so this is
     /// generous: the value Kubernetes' aggregated API servers use (kube-apiserver's own default
     /// is Go's 250).
-    static let maxConcurrentStreams = 1000
+    public static let defaultMaxConcurrentStreams = 1000
 
     /// Adds ALPN to a TLS connection's pipeline; the future completes once the connection is
     /// configured for the protocol chosen (HTTP/1.1 when the client offered no ALPN).
-    static func configureNegotiation(_ channel: any Channel) throws -> EventLoopFuture<Negotiated> {
+    static func configureNegotiation(_ channel: any Channel, maxConcurrentStreams: Int) throws -> EventLoopFuture<Negotiated> {
         let negotiation = NIOTypedApplicationProtocolNegotiationHandler<Negotiated> { result, channel in
             channel.eventLoop.makeCompletedFuture {
                 switch result {
                 case .negotiated("h2"):
-                    return .http2(try configureHTTP2(channel))
+                    return .http2(try configureHTTP2(channel, maxConcurrentStreams: maxConcurrentStreams))
                 default:
                     return .http1_1(try configureHTTP1(channel))
                 }
@@ -38,7 +38,7 @@ extension HTTPServer {
 
     /// The h2 connection's handlers: the frame codec and stream multiplexer, and the connection
     /// manager that sends GOAWAY and closes once the streams finish when asked to quiesce.
-    private static func configureHTTP2(_ channel: any Channel) throws -> (any Channel, NIOHTTP2Handler.AsyncStreamMultiplexer<Connection>) {
+    private static func configureHTTP2(_ channel: any Channel, maxConcurrentStreams: Int) throws -> (any Channel, NIOHTTP2Handler.AsyncStreamMultiplexer<Connection>) {
         var configuration = NIOHTTP2Handler.Configuration()
         configuration.connection.initialSettings = nioDefaultSettings.map { setting in
             setting.parameter == .maxConcurrentStreams ? HTTP2Setting(parameter: .maxConcurrentStreams, value: maxConcurrentStreams) : setting
@@ -95,7 +95,7 @@ extension HTTPServer {
                         // h2 has no Upgrade; clients dial HTTP/1.1 for exec, attach and port-forward.
                         response = .error(.badRequest("upgrade requests need HTTP/1.1, not HTTP/2"))
                     }
-                    try await write(response, version: head.version, keepAlive: true, head: head, to: outbound)
+                    try await write(response, version: head.version, keepAlive: true, head: head, to: outbound, on: stream.channel)
                     // Closing the stream channel now would reset the stream while response
                     // data still waits for the client's flow-control window; the channel
                     // closes by itself once the stream has ended on both sides.

@@ -27,6 +27,7 @@ public final class HTTPServer: Sendable {
     let group: any EventLoopGroup
     /// Offer h2 in ALPN (TLS only).
     let http2: Bool
+    let http2MaxConcurrentStreams: Int
 
     struct State {
         var channel: (any Channel)?
@@ -46,7 +47,7 @@ public final class HTTPServer: Sendable {
     let state = Mutex(State())
 
     public init(host: String, port: Int, tls: TLSConfiguration?, maxBodyBytes: Int = 3 * 1024 * 1024,
-                http2: Bool = true,
+                http2: Bool = true, http2MaxConcurrentStreams: Int = HTTPServer.defaultMaxConcurrentStreams,
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
                 streams: StreamRegistry,
                 authenticate: @escaping Authenticate, handler: @escaping Handler) {
@@ -60,6 +61,7 @@ public final class HTTPServer: Sendable {
         self.group = group
         self.streams = streams
         self.http2 = http2
+        self.http2MaxConcurrentStreams = http2MaxConcurrentStreams
     }
 
     /// The bound port (useful with port 0).
@@ -85,10 +87,11 @@ public final class HTTPServer: Sendable {
         }
         if http2 { tls.applicationProtocols = ["h2", "http/1.1"] }
         let sslContext = try NIOSSLContext(configuration: tls)
+        let maxStreams = http2MaxConcurrentStreams
         let server = try await bootstrap.bind(host: host, port: requestedPort) { channel in
             channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
-                return try Self.configureNegotiation(channel)
+                return try Self.configureNegotiation(channel, maxConcurrentStreams: maxStreams)
             }
         }
         try await accept(server, onBound: onBound) { negotiated in
@@ -213,7 +216,7 @@ public final class HTTPServer: Sendable {
                         }, handler: upgrade)
                         break
                     }
-                    try await write(response, version: head.version, keepAlive: keepAlive, head: head, to: outbound)
+                    try await write(response, version: head.version, keepAlive: keepAlive, head: head, to: outbound, on: channel)
                     if !keepAlive || tooLarge { break }
                 }
             }
@@ -251,7 +254,7 @@ public final class HTTPServer: Sendable {
     }
 
     func write(_ response: APIResponse, version: HTTPVersion, keepAlive: Bool, head request: HTTPRequestHead,
-                       to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>) async throws {
+               to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>, on channel: any Channel) async throws {
         var headers = response.headers
         if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
         switch response.body {
@@ -277,7 +280,12 @@ public final class HTTPServer: Sendable {
             headers.remove(name: "content-length")
             try await outbound.write(.head(HTTPResponseHead(version: version, status: response.status, headers: headers)))
             let writer = OutboundStreamWriter(outbound: outbound)
-            try await produce(writer)
+            // The client going away (its connection closed, or its h2 stream reset) cancels the
+            // stream, as kube-apiserver cancels a request's context: a watch waiting for events
+            // must not outlive its client.
+            let producer = Task { try await produce(writer) }
+            channel.closeFuture.whenComplete { _ in producer.cancel() }
+            try await withTaskCancellationHandler { try await producer.value } onCancel: { producer.cancel() }
             try await outbound.write(.end(nil))
         }
     }

@@ -99,7 +99,8 @@ extension ConnectionPool {
 
         init(maxConnections: Int, maxIdle: Int? = nil, probeOneAtATime: Bool = false, streamsPerConnection: Int = 16) {
             self.maxConnections = max(1, maxConnections)
-            self.maxIdle = max(1, min(maxIdle ?? maxConnections, self.maxConnections))
+            // 0 keeps none: the watches' pool, whose HTTP/1.1 probe has nothing more to do.
+            self.maxIdle = max(0, min(maxIdle ?? maxConnections, self.maxConnections))
             self.probeOneAtATime = probeOneAtATime
             self.streamsPerConnection = max(1, streamsPerConnection)
         }

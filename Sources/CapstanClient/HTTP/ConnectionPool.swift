@@ -107,20 +107,31 @@ final class ConnectionPool: Sendable {
         }
     }
 
-    /// An h2 stream for a long-running request (a watch), set up by `configure`, or nil when the
-    /// server speaks HTTP/1.1.
-    func openMultiplexedStream(configure: @escaping @Sendable (any Channel) throws -> Void) async throws -> (any Channel)? {
+    /// Where a long-running request (a watch) goes.
+    enum MultiplexedStream {
+        /// A stream of the pool's h2 connection, set up by `configure`.
+        case opened(any Channel)
+        /// The server speaks HTTP/1.1.
+        case http1
+        /// The h2 connection has as many streams open as the server allows.
+        case full
+    }
+
+    /// An h2 stream for a long-running request (a watch), set up by `configure`, if the server
+    /// speaks h2 and the connection has room for another stream.
+    func openMultiplexedStream(configure: @escaping @Sendable (any Channel) throws -> Void) async throws -> MultiplexedStream {
         var attempts = 0
         while let multiplexed = try await multiplexedConnection() {
+            guard multiplexed.hasStreamCapacity else { return .full }
             do {
-                return try await multiplexed.openStream(configure: configure)
+                return .opened(try await multiplexed.openStream(configure: configure))
             } catch let error as APIClientError where attempts < 2 {
                 attempts += 1
                 logger.debug("HTTP/2 stream failed to open, reconnecting: \(error)")
                 state.withLock { $0.machine.multiplexedUnusable(multiplexed) }
             }
         }
-        return nil
+        return .http1
     }
 
     /// Takes an h2 connection opened outside the pool (a stream's own connection the server

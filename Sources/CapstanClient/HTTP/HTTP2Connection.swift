@@ -16,9 +16,12 @@ final class HTTP2Connection: Sendable, Hashable {
     private let multiplexer: NIOHTTP2Handler.StreamMultiplexer
     private let status: Status
 
-    /// Set by the connection's handler; read from any thread.
+    /// Set by the connection's handler and its streams; read from any thread.
     final class Status: Sendable {
         let goingAway = Atomic<Bool>(false)
+        /// The server's SETTINGS_MAX_CONCURRENT_STREAMS (unlimited until it says).
+        let maxStreams = Atomic<Int>(.max)
+        let openStreams = Atomic<Int>(0)
     }
 
     private init(channel: any Channel, multiplexer: NIOHTTP2Handler.StreamMultiplexer, status: Status) {
@@ -29,6 +32,12 @@ final class HTTP2Connection: Sendable, Hashable {
 
     /// Open, and the server has not sent GOAWAY: new streams may start on it.
     var isUsable: Bool { channel.isActive && !status.goingAway.load(ordering: .relaxed) }
+
+    /// Fewer streams open than the server allows at once: a new one starts now rather than
+    /// waiting for another to end.
+    var hasStreamCapacity: Bool {
+        status.openStreams.load(ordering: .relaxed) < status.maxStreams.load(ordering: .relaxed)
+    }
 
     /// Adds the h2 handlers to a connection that negotiated h2 (on its event loop, before any
     /// byte of the server's is read).
@@ -64,7 +73,11 @@ final class HTTP2Connection: Sendable, Hashable {
             }
         }
         do {
-            return try await future.get()
+            let stream = try await future.get()
+            let status = self.status
+            status.openStreams.add(1, ordering: .relaxed)
+            stream.closeFuture.whenComplete { _ in status.openStreams.subtract(1, ordering: .relaxed) }
+            return stream
         } catch {
             throw APIClientError(.connectionClosed, "cannot open an HTTP/2 stream: \(error)", retryHint: .always)
         }
@@ -90,8 +103,15 @@ final class HTTP2ConnectionObserver: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .goAway = unwrapInboundIn(data).payload {
+        switch unwrapInboundIn(data).payload {
+        case .goAway:
             status.goingAway.store(true, ordering: .relaxed)
+        case .settings(.settings(let settings)):
+            for setting in settings where setting.parameter == .maxConcurrentStreams {
+                status.maxStreams.store(setting.value, ordering: .relaxed)
+            }
+        default:
+            break
         }
     }
 
