@@ -94,15 +94,23 @@ public final class BridgeNetwork: Sendable {
         }
         let veth = hostInterface(podUID: podUID)
         do {
-            try await Command.run(["ip", "netns", "add", ns])
-            _ = try await Command.run(["ip", "link", "del", veth], check: false)
-            try await Command.run(["ip", "link", "add", veth, "mtu", String(settings.mtu), "type", "veth",
-                                   "peer", "name", "eth0", "mtu", String(settings.mtu), "netns", ns])
-            try await Command.run(["ip", "link", "set", veth, "master", settings.bridgeName, "up"])
-            try await Command.run(["ip", "-n", ns, "link", "set", "lo", "up"])
-            try await Command.run(["ip", "-n", ns, "addr", "add", "\(ip)/\(subnet.prefixLength)", "dev", "eth0"])
-            try await Command.run(["ip", "-n", ns, "link", "set", "eth0", "up"])
-            try await Command.run(["ip", "-n", ns, "route", "add", "default", "via", gateway])
+            // Two `ip -batch` runs (the host's side, then the pod's namespace), not one process per step.
+            if FileManager.default.fileExists(atPath: "/sys/class/net/\(veth)") {
+                try await Command.run(["ip", "link", "del", veth])
+            }
+            try await Command.run(["ip", "-batch", "-"], input: """
+                netns add \(ns)
+                link add \(veth) mtu \(settings.mtu) type veth peer name eth0 mtu \(settings.mtu) netns \(ns)
+                link set \(veth) master \(settings.bridgeName) up
+
+                """)
+            try await Command.run(["ip", "-n", ns, "-batch", "-"], input: """
+                link set lo up
+                addr add \(ip)/\(subnet.prefixLength) dev eth0
+                link set eth0 up
+                route add default via \(gateway)
+
+                """)
         } catch {
             _ = try? await Command.run(["ip", "netns", "del", ns], check: false)
             release(podUID)

@@ -16,9 +16,10 @@ public struct CommandError: Error, Sendable, CustomStringConvertible {
 }
 
 enum Command {
-    /// Runs `arguments` (the first is an absolute path or looked up in PATH) and collects its output.
+    /// Runs `arguments` (the first is an absolute path or looked up in PATH) with `input` on its
+    /// standard input, and collects its output.
     @discardableResult
-    static func run(_ arguments: [String], check: Bool = true) async throws -> CommandResult {
+    static func run(_ arguments: [String], input: String? = nil, check: Bool = true) async throws -> CommandResult {
         guard let executable = arguments.first else { throw NetworkError("empty command") }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : try resolve(executable))
@@ -27,14 +28,22 @@ enum Command {
         let err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        process.standardInput = FileHandle.nullDevice
+        let stdin = input.map { _ in Pipe() }
+        process.standardInput = stdin ?? FileHandle.nullDevice
         let result: CommandResult = try await withCheckedThrowingContinuation { continuation in
             process.terminationHandler = { process in
                 let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
                 let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
                 continuation.resume(returning: CommandResult(status: process.terminationStatus, stdout: stdout, stderr: stderr))
             }
-            do { try process.run() } catch { continuation.resume(throwing: error) }
+            do {
+                try process.run()
+                if let stdin, let input {
+                    // Small (a few commands): fits the pipe's buffer, so the write does not block.
+                    stdin.fileHandleForWriting.write(Data(input.utf8))
+                    try? stdin.fileHandleForWriting.close()
+                }
+            } catch { continuation.resume(throwing: error) }
         }
         if check && result.status != 0 { throw CommandError(command: arguments, result: result) }
         return result
