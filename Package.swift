@@ -219,7 +219,7 @@ let package = Package(
             ] + nio,
             // Swift 6.3.1's optimizer crashes (signal 11, LLVM coroutine splitting) on this module's
             // async actor methods; it is built unoptimized in release until the toolchain is fixed.
-            swiftSettings: strict + [.unsafeFlags(["-Onone"], .when(configuration: .release))]
+            swiftSettings: strict
         ),
 
         // MARK: Test support

@@ -52,6 +52,8 @@ public actor NodeRegistrar {
     }
 
     /// Creates the Node, or takes over an existing one (labels merged in, status rewritten).
+    // Swift 6.3.1's LLVM coroutine splitting crashes (signal 11) on this function optimized.
+    @_optimize(none)
     @discardableResult
     public func register() async throws -> CoreV1.Node {
         let now = clock.now()
@@ -85,6 +87,8 @@ public actor NodeRegistrar {
     }
 
     /// Writes the status when it changed beyond heartbeats, or when the report interval passed.
+    // Swift 6.3.1's LLVM coroutine splitting crashes (signal 11) on this function optimized.
+    @_optimize(none)
     public func reportStatus(force: Bool = false) async throws {
         let now = clock.now()
         let status = NodeStatusCore.status(facts: facts, usage: usage(), maxPods: settings.maxPods,
