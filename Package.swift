@@ -8,13 +8,16 @@ let strict: [SwiftSetting] = [
 ]
 
 /// The release binary links the Swift runtime and Foundation statically (no shared-library
-/// relocations at start) with lld and packed relative relocations. `scripts/build-release` adds
+/// relocations at start) with lld, packed relative relocations and no exported symbols. `scripts/build-release` adds
 /// the link order of scripts/release/capstan.order.xz: the functions a running cluster executes
 /// first, placed together, so the pages they touch are few.
 let releaseLink: [LinkerSetting] = [
     .unsafeFlags(["-static-stdlib", "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
                   // What the shared Foundation libraries bring in themselves.
-                  "-l_FoundationICU", "-l_FoundationCollections", "-l_FoundationCShims", "-lCoreFoundation"],
+                  "-l_FoundationICU", "-l_FoundationCollections", "-l_FoundationCShims", "-lCoreFoundation",
+                  // The toolchain's static link exports every symbol (3 MB of .dynsym/.dynstr
+                  // read at start); nothing looks Capstan's symbols up at run time.
+                  "-Xlinker", "--no-export-dynamic"],
                  .when(configuration: .release)),
 ]
 
