@@ -131,6 +131,8 @@ public final class WatchCache: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Watchers whose streams ended (see `watch`), removed from `state` at the next event.
+    private let terminated = Mutex<[Int]>([])
 
     public init(
         storage: any StorageBackend, resourceKey: ResourceKey, namespaced: Bool, extract: @escaping Extract,
@@ -314,6 +316,9 @@ public final class WatchCache: Sendable {
             }
         }
         s.history.append(CacheEvent(kind: event.kind, entry: event.entry, revision: event.revision))
+        for id in terminated.withLock({ t in defer { t.removeAll() }; return t }) {
+            s.watchers.removeValue(forKey: id)
+        }
         var slow: [Int] = []
         for (id, w) in s.watchers {
             guard let delivered = Self.translate(event, previous: previous, for: w.filter) else { continue }
@@ -479,8 +484,11 @@ public final class WatchCache: Sendable {
             self?.state.withLock { s in _ = s.watchers.removeValue(forKey: id) }
             continuation.finish()
         }
+        // Runs inside the task's cancellation, which holds the task's lock; events are yielded
+        // (resuming that task) under `state`'s lock. Taking `state` here could deadlock, so the
+        // watcher is only noted, and dropped at the next event.
         continuation.onTermination = { [weak self] _ in
-            self?.state.withLock { s in _ = s.watchers.removeValue(forKey: id) }
+            self?.terminated.withLock { $0.append(id) }
         }
         return CacheWatch(events: stream, initialEvents: initial, startRevision: startRevision, cancel: cancel)
     }
