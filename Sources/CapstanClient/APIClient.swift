@@ -118,7 +118,7 @@ public final class APIClient: Sendable {
                                    idleTimeout: configuration.idleConnectionTimeout.timeAmount, logger: logger)
         self.streamFactory = streamFactory
         self.streamPool = factory.offersHTTP2 == streamFactory.offersHTTP2 ? pool
-            : ConnectionPool(factory: streamFactory, maxConnections: 1, maxIdle: 0, logger: logger)
+            : ConnectionPool(factory: streamFactory, maxConnections: configuration.maxConnections, maxIdle: 0, logger: logger)
         self.requestTimeout = configuration.requestTimeout.map(\.timeAmount)
         var headers = HTTPHeaders()
         headers.add(name: "host", value: address.hostHeader)
