@@ -131,12 +131,18 @@ struct ConnectionPoolStateMachineTests {
         #expect(m.lease(5) == .useMultiplexed("b"))
     }
 
-    @Test func failedHTTP2ReconnectFailsEveryWaiter() {
-        var m = Machine(maxConnections: 4)
+    /// A machine whose h2 connection "a" went away, with request 2 waiting for a new connection.
+    private func reconnecting(maxConnections: Int) -> Machine {
+        var m = Machine(maxConnections: maxConnections)
         _ = m.lease(1)
         _ = m.connectedMultiplexed("a")
         m.multiplexedUnusable("a")
         #expect(m.lease(2) == .queueAndConnect)
+        return m
+    }
+
+    @Test func failedHTTP2ReconnectFailsEveryWaiter() {
+        var m = reconnecting(maxConnections: 4)
         #expect(m.lease(3) == .queue)
         #expect(m.connectFailed() == .fail([2, 3]))
         #expect(m.waiting == 0 && m.total == 0)
@@ -144,11 +150,7 @@ struct ConnectionPoolStateMachineTests {
     }
 
     @Test func serverSwitchingToHTTP1GoesBackToThePool() {
-        var m = Machine(maxConnections: 2)
-        _ = m.lease(1)
-        _ = m.connectedMultiplexed("a")
-        m.multiplexedUnusable("a")
-        #expect(m.lease(2) == .queueAndConnect)
+        var m = reconnecting(maxConnections: 2)
         #expect(m.connected(7) == .deliver(7, to: 2))
         #expect(m.serverProtocol == .http1)
         // HTTP/1.1 again: a second concurrent request opens a second connection.

@@ -9,6 +9,41 @@ private func configMap(_ name: String, namespace: String = "default", labels: [S
     CoreV1.ConfigMap(metadata: MetaV1.ObjectMeta(labels: labels, name: name, namespace: namespace), data: data)
 }
 
+/// Lists, creates the ConfigMap `name`, and opens `count` watches from before it, each read up
+/// to its ADDED event.
+private func watchesSeeing(_ name: String, count: Int, on client: APIClient) async throws -> [WatchStream<CoreV1.ConfigMap>.AsyncIterator] {
+    let start = try await client.list(CoreV1.ConfigMap.self, namespace: "default").resourceVersion
+    try await client.create(configMap(name)).discard()
+    var watches: [WatchStream<CoreV1.ConfigMap>.AsyncIterator] = []
+    for _ in 0..<count {
+        watches.append(client.watch(CoreV1.ConfigMap.self, namespace: "default",
+                                    options: WatchOptions(resourceVersion: start)).makeAsyncIterator())
+    }
+    for i in watches.indices {
+        #expect(try await nextElement(&watches[i], of: WatchStream<CoreV1.ConfigMap>.self).object?.name == name)
+    }
+    return watches
+}
+
+/// Runs `body` with a server `start` opened in a temporary directory and a client of it; stops both.
+private func withServer(_ start: @escaping (String) async throws -> RunningServer,
+                        client configure: (inout ClientConfiguration) -> Void = { _ in },
+                        _ body: (APIClient, RunningServer) async throws -> Void) async throws {
+    try await withTemporaryDirectory { directory in
+        let server = try await start(directory)
+        let client = try server.makeClient(configure)
+        do {
+            try await body(client, server)
+            await client.shutdown()
+            try await server.stop()
+        } catch {
+            await client.shutdown()
+            try? await server.stop()
+            throw error
+        }
+    }
+}
+
 @Suite("HTTP/2 connections", .tags(.component))
 struct HTTP2Tests {
     @Test func watchesShareOneConnectionAndRequestsUseThePool() async throws {
@@ -41,36 +76,17 @@ struct HTTP2Tests {
     }
 
     @Test func watchesBeyondTheServersStreamLimitGetConnectionsOfTheirOwn() async throws {
-        try await withTemporaryDirectory { directory in
-            let server = try await RunningServer.start(directory: directory, http2MaxConcurrentStreams: 4)
-            let client = try server.makeClient()
-            do {
-                let start = try await client.list(CoreV1.ConfigMap.self, namespace: "default").resourceVersion
-                try await client.create(configMap("limit")).discard()
-                var watches: [WatchStream<CoreV1.ConfigMap>.AsyncIterator] = []
-                for _ in 0..<6 {
-                    watches.append(client.watch(CoreV1.ConfigMap.self, namespace: "default",
-                                                options: WatchOptions(resourceVersion: start)).makeAsyncIterator())
-                }
-                // All six run: four share a connection, two have one each (none waits for a slot).
-                for i in watches.indices {
-                    #expect(try await nextElement(&watches[i], of: WatchStream<CoreV1.ConfigMap>.self).object?.name == "limit")
-                }
-                #expect(server.server.streams.count == 6)
-                // The requests' pooled connection besides.
-                #expect(server.server.connectionCount == 4)
-                watches.removeAll()
-                // The server ends the watches the client left, and the two extra connections
-                // close with theirs.
-                #expect(await eventually { server.server.streams.count == 0 })
-                #expect(await eventually { server.server.connectionCount == 2 })
-                await client.shutdown()
-                try await server.stop()
-            } catch {
-                await client.shutdown()
-                try? await server.stop()
-                throw error
-            }
+        try await withServer({ try await RunningServer.start(directory: $0, http2MaxConcurrentStreams: 4) }) { client, server in
+            // All six run: four share a connection, two have one each (none waits for a slot).
+            var watches = try await watchesSeeing("limit", count: 6, on: client)
+            #expect(server.server.streams.count == 6)
+            // The requests' pooled connection besides.
+            #expect(server.server.connectionCount == 4)
+            watches.removeAll()
+            // The server ends the watches the client left, and the two extra connections
+            // close with theirs.
+            #expect(await eventually { server.server.streams.count == 0 })
+            #expect(await eventually { server.server.connectionCount == 2 })
         }
     }
 
@@ -229,34 +245,15 @@ struct HTTP2Tests {
 
     @Test(arguments: [(serverHTTP2: false, clientHTTP2: true), (serverHTTP2: true, clientHTTP2: false)])
     func http1WhenEitherSideDoesNotOfferH2(serverHTTP2: Bool, clientHTTP2: Bool) async throws {
-        try await withTemporaryDirectory { directory in
-            let server = try await RunningServer.start(directory: directory, http2: serverHTTP2)
-            let client = try server.makeClient { $0.http2 = clientHTTP2 }
-            do {
-                let start = try await client.list(CoreV1.ConfigMap.self, namespace: "default").resourceVersion
-                try await client.create(configMap("h1")).discard()
-                var watches: [WatchStream<CoreV1.ConfigMap>.AsyncIterator] = []
-                for _ in 0..<3 {
-                    watches.append(client.watch(CoreV1.ConfigMap.self, namespace: "default",
-                                                options: WatchOptions(resourceVersion: start)).makeAsyncIterator())
-                }
-                for i in watches.indices {
-                    let event = try await nextElement(&watches[i], of: WatchStream<CoreV1.ConfigMap>.self)
-                    #expect(event.object?.name == "h1")
-                }
-                #expect(try await client.get(CoreV1.ConfigMap.self, name: "h1", namespace: "default").name == "h1")
-                // HTTP/1.1: each watch has a connection of its own, beside the pooled one (and,
-                // when the client offered h2, the one that found it refused, closing).
-                #expect(client.openStreamCount == 3)
-                #expect(await eventually { server.server.connectionCount == 4 })
-                watches.removeAll()
-                await client.shutdown()
-                try await server.stop()
-            } catch {
-                await client.shutdown()
-                try? await server.stop()
-                throw error
-            }
+        try await withServer({ try await RunningServer.start(directory: $0, http2: serverHTTP2) },
+                             client: { $0.http2 = clientHTTP2 }) { client, server in
+            var watches = try await watchesSeeing("h1", count: 3, on: client)
+            #expect(try await client.get(CoreV1.ConfigMap.self, name: "h1", namespace: "default").name == "h1")
+            // HTTP/1.1: each watch has a connection of its own, beside the pooled one (and,
+            // when the client offered h2, the one that found it refused, closing).
+            #expect(client.openStreamCount == 3)
+            #expect(await eventually { server.server.connectionCount == 4 })
+            watches.removeAll()
         }
     }
 }
