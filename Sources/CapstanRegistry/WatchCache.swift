@@ -316,9 +316,7 @@ public final class WatchCache: Sendable {
             }
         }
         s.history.append(CacheEvent(kind: event.kind, entry: event.entry, revision: event.revision))
-        for id in terminated.withLock({ t in defer { t.removeAll() }; return t }) {
-            s.watchers.removeValue(forKey: id)
-        }
+        dropEnded(&s)
         var slow: [Int] = []
         for (id, w) in s.watchers {
             guard let delivered = Self.translate(event, previous: previous, for: w.filter) else { continue }
@@ -327,6 +325,14 @@ public final class WatchCache: Sendable {
         for id in slow {
             s.watchers.removeValue(forKey: id)?.continuation.finish(
                 throwing: WatchCacheError(code: .slowWatcher, oldestRevision: 0, requested: 0))
+        }
+    }
+
+    /// Removes the watchers whose streams ended (noted by `watch`'s `onTermination`): at every
+    /// event and every new watch, so they neither receive events nor pile up while none come.
+    private func dropEnded(_ s: inout State) {
+        for id in terminated.withLock({ t in defer { t.removeAll() }; return t }) {
+            s.watchers.removeValue(forKey: id)
         }
     }
 
@@ -475,6 +481,7 @@ public final class WatchCache: Sendable {
                 }
             }
             startRevision = s.revision
+            dropEnded(&s)
             let id = s.nextWatcherID
             s.nextWatcherID += 1
             s.watchers[id] = Watcher(filter: filter, continuation: continuation)
@@ -486,7 +493,7 @@ public final class WatchCache: Sendable {
         }
         // Runs inside the task's cancellation, which holds the task's lock; events are yielded
         // (resuming that task) under `state`'s lock. Taking `state` here could deadlock, so the
-        // watcher is only noted, and dropped at the next event.
+        // watcher is only noted, and dropped at the next event or watch.
         continuation.onTermination = { [weak self] _ in
             self?.terminated.withLock { $0.append(id) }
         }

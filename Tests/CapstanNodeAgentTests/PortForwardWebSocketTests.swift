@@ -9,12 +9,7 @@ import Testing
 /// `SPDY/3.1+portforward.k8s.io`), each connection a tunnelled SPDY server connection.
 func withTunnelledSPDYServer<T: Sendable>(_ handler: @escaping @Sendable (SPDYConnection) async -> Void,
                                           _ body: (Int) async throws -> T) async throws -> T {
-    let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-        .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-        .bind(host: "127.0.0.1", port: 0) { channel in
-            channel.eventLoop.makeCompletedFuture { try ByteChannel(wrappingChannelSynchronously: channel) }
-        }
-    return try await whileServing(server, { connection in
+    try await whileServing(try await bindLoopbackByteServer(), { connection in
         _ = try? await withRawConnection(connection) { raw in
             let spdy = SPDYConnection(role: .server)
             async let handled: Void = handler(spdy)

@@ -36,12 +36,7 @@ func whileServing<Connection: Sendable, T: Sendable>(
 /// connection handed to `handler`. The server is closed when `body` returns.
 func withSPDYServer<T: Sendable>(_ handler: @escaping @Sendable (SPDYConnection) async -> Void,
                                  _ body: (Int) async throws -> T) async throws -> T {
-    let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-        .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-        .bind(host: "127.0.0.1", port: 0) { channel in
-            channel.eventLoop.makeCompletedFuture { try ByteChannel(wrappingChannelSynchronously: channel) }
-        }
-    return try await whileServing(server, { connection in
+    try await whileServing(try await bindLoopbackByteServer(), { connection in
         try? await connection.executeThenClose { inbound, outbound in
             let spdy = SPDYConnection(role: .server)
             async let handled: Void = handler(spdy)
@@ -127,4 +122,13 @@ func withRawConnection<T: Sendable>(_ channel: ByteChannel, _ body: @escaping @S
             throw SPDYStreamError("the connection ended without a result")
         }
     }
+}
+
+/// A loopback TCP listener on a free port whose connections are raw byte channels.
+func bindLoopbackByteServer() async throws -> NIOAsyncChannel<ByteChannel, Never> {
+    try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+        .bind(host: "127.0.0.1", port: 0) { channel in
+            channel.eventLoop.makeCompletedFuture { try ByteChannel(wrappingChannelSynchronously: channel) }
+        }
 }

@@ -127,17 +127,22 @@ import Testing
             [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0],  // empty name
             [0xFF, 0xFF, 0xFF, 0xFF],  // absurd count
         ] {
-            let deflater = SPDYHeaderDeflater()
-            let block = deflater.compress(raw)
-            var buffer = ByteBuffer()
-            buffer.writeBytes([0x80, 0x03, 0x00, 0x08])
-            buffer.writeInteger(UInt32(4 + block.count))
-            buffer.writeInteger(UInt32(1))
-            buffer.writeBytes(block)
+            var buffer = headersFrame(compressing: raw).buffer
             let result = try SPDYFrameDecoder().next(from: &buffer)
             guard case .invalidHeaderBlock(let streamID, _) = result else { Issue.record("accepted \(raw)"); continue }
             #expect(streamID == 1)
         }
+    }
+
+    /// A HEADERS frame for stream 1 whose header block is `raw` compressed, and the block's length.
+    private func headersFrame(compressing raw: [UInt8]) -> (buffer: ByteBuffer, blockLength: Int) {
+        let block = SPDYHeaderDeflater().compress(raw)
+        var buffer = ByteBuffer()
+        buffer.writeBytes([0x80, 0x03, 0x00, 0x08])
+        buffer.writeInteger(UInt32(4 + block.count))
+        buffer.writeInteger(UInt32(1))
+        buffer.writeBytes(block)
+        return (buffer, block.count)
     }
 
     @Test func brokenFramingIsASessionError() throws {
@@ -161,17 +166,12 @@ import Testing
     }
 
     @Test func headerBombIsRefused() throws {
-        let deflater = SPDYHeaderDeflater()
         var raw: [UInt8] = [0, 0, 0, 1, 0, 0, 0, 1, 0x61]
         let value = [UInt8](repeating: 0x62, count: 300_000)
         raw += [0x00, 0x04, 0x93, 0xE0] + value
-        let block = deflater.compress(raw)
-        var buffer = ByteBuffer()
-        buffer.writeBytes([0x80, 0x03, 0x00, 0x08])
-        buffer.writeInteger(UInt32(4 + block.count))
-        buffer.writeInteger(UInt32(1))
-        buffer.writeBytes(block)
-        #expect(block.count < 2_000)
+        let frame = headersFrame(compressing: raw)
+        var buffer = frame.buffer
+        #expect(frame.blockLength < 2_000)
         #expect(throws: SPDYError.self) { try SPDYFrameDecoder(maximumHeaderBlockLength: 64 * 1024).next(from: &buffer) }
     }
 }
