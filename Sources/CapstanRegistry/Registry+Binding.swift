@@ -15,7 +15,7 @@ extension Registry {
             throw APIError.invalid(GroupKind(group: "", kind: "Binding"), name: podName, errors: [.notSupported("target.kind", value: kind, supported: ["Node"])])
         }
         let result = try await replace(pods, namespace: namespace, name: podName, subresource: .binding, options: options,
-                                       precondition: nil) { (current: [String: JSONValue]) throws(APIError) in
+                                       precondition: nil, pruneResult: false) { (current: [String: JSONValue]) throws(APIError) in
             var pod = current
             if let existing = pod.object("spec")?.string("nodeName"), !existing.isEmpty {
                 throw APIError.conflict(GroupResource(group: "", resource: "pods"), name: podName,

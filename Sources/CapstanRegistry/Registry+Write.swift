@@ -162,7 +162,7 @@ extension Registry {
     /// current revision as precondition, retrying on conflicts when the caller gave none.
     func replace(
         _ r: RegisteredResource, namespace: String?, name: String, subresource: Subresource, options: WriteOptions,
-        precondition: Int64?, duplicateFields: [String] = [],
+        precondition: Int64?, duplicateFields: [String] = [], pruneResult: Bool = true,
         transform: ([String: JSONValue]) throws(APIError) -> [String: JSONValue]
     ) async throws(APIError) -> WriteResult {
         let key = r.key.key(namespace: namespace, name: name)
@@ -186,7 +186,9 @@ extension Registry {
             oldServed.edit("metadata") { $0["resourceVersion"] = .string(String(current.modRevision)) }
             var new = try transform(oldServed)
             try checkTypeMetaObject(&new, r)
-            let warnings = try prune(&new, r, options: options, duplicateFields: duplicateFields)
+            // A transform that only sets server-made values on the stored (already pruned) object
+            // has nothing to prune.
+            let warnings = pruneResult ? try prune(&new, r, options: options, duplicateFields: duplicateFields) : []
             try merge(&new, old: old, r, subresource: subresource)
             r.strategy.applyDefaults(&new)
             r.strategy.prepareForUpdate(&new, old: old, context: context(namespace: namespace))
