@@ -371,7 +371,7 @@ class Generator:
         gvk = self.gvk_constants(schema)
         props = self.ordered_properties(schema)
         lines = []
-        lines.append(f"    public struct {short}: Codable, Hashable, Sendable {{")
+        lines.append(f"    public struct {short}: Codable, Hashable, Sendable, JSONValueDecodable {{")
         fields = []
         for p in props:
             ps = schema["properties"][p]
@@ -461,6 +461,8 @@ class Generator:
                     lines.append(f"            {target} = try c.decodeIfPresent({ty}.self, forKey: .{key})")
             lines.append("        }")
             lines.append("")
+            lines.extend(self.emit_json_init(fields))
+            lines.append("")
             lines.append("        public func encode(to encoder: any Encoder) throws {")
             lines.append("            var c = encoder.container(keyedBy: CodingKeys.self)")
             for jname, pname, ty, req, boxed in fields:
@@ -475,11 +477,39 @@ class Generator:
             lines.append("            _ = try decoder.container(keyedBy: EmptyCodingKeys.self)")
             lines.append("        }")
             lines.append("")
+            lines.append("        public init(json value: JSONValue) throws(JSONShapeError) {")
+            lines.append("            guard case .object = value else { throw JSONShapeError() }")
+            lines.append("        }")
+            lines.append("")
             lines.append("        public func encode(to encoder: any Encoder) throws {")
             lines.append("            _ = encoder.container(keyedBy: EmptyCodingKeys.self)")
             lines.append("        }")
         lines.append("    }")
         return "\n".join(lines)
+
+    def emit_json_init(self, fields):
+        """The fast decoding path (see Coding/JSONValueDecoding.swift): the same fields as
+        `init(from:)`, read from a parsed JSONValue; any doubt throws and the caller falls back
+        to the Codable path, which reports the error."""
+        lines = ["        public init(json value: JSONValue) throws(JSONShapeError) {",
+                 "            guard case .object(let o) = value else { throw JSONShapeError() }"]
+        for jname, pname, ty, req, boxed in fields:
+            key = bare(pname)
+            target = f"self._{key}" if boxed else f"self.{pname}"
+            if boxed:
+                if req:
+                    lines.append(f"            {target} = Box(try o[{json.dumps(jname)}].required({ty}.self))")
+                else:
+                    lines.append(f"            {target} = try o[{json.dumps(jname)}].optional({ty}.self).map(Box.init)")
+            elif req and ty.startswith("["):
+                empty = "[:]" if ":" in ty else "[]"
+                lines.append(f"            {target} = try o[{json.dumps(jname)}].optional({ty}.self) ?? {empty}")
+            elif req:
+                lines.append(f"            {target} = try o[{json.dumps(jname)}].required({ty}.self)")
+            else:
+                lines.append(f"            {target} = try o[{json.dumps(jname)}].optional({ty}.self)")
+        lines.append("        }")
+        return lines
 
     # --- Files ----------------------------------------------------------------------------
 

@@ -8,6 +8,36 @@ import Foundation
 /// (`spec.containers[0].resources.limits.cpu: invalid quantity "abc": ...`).
 public enum KubeJSON {
     public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws(APIDecodingError) -> T {
+        if let fast = T.self as? any JSONValueDecodable.Type,
+           let value = try? JSONValue.parse([UInt8](data)), let decoded = try? fast.init(json: value) {
+            return decoded as! T
+        }
+        return try decodeWithFoundation(type, from: data)
+    }
+
+    public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws(APIDecodingError) -> T {
+        if let fast = T.self as? any JSONValueDecodable.Type,
+           let value = try? JSONValue.parse(bytes), let decoded = try? fast.init(json: value) {
+            return decoded as! T
+        }
+        return try decodeWithFoundation(type, from: Data(bytes))
+    }
+
+    /// `T` from an already parsed value: the fast path, else `JSONDecoder` on its serialization.
+    public static func decode<T: Decodable>(_ type: T.Type, from value: JSONValue) throws(APIDecodingError) -> T {
+        if let fast = T.self as? any JSONValueDecodable.Type, let decoded = try? fast.init(json: value) {
+            return decoded as! T
+        }
+        return try decodeWithFoundation(type, from: Data(value.serialized()))
+    }
+
+    /// Foundation's decoder only (the reference the fast path is tested against).
+    public static func decodeWithFoundation<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws(APIDecodingError) -> T {
+        try decodeWithFoundation(type, from: Data(bytes))
+    }
+
+    /// Foundation's decoder only.
+    public static func decodeWithFoundation<T: Decodable>(_ type: T.Type, from data: Data) throws(APIDecodingError) -> T {
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch let error as DecodingError {
@@ -15,10 +45,6 @@ public enum KubeJSON {
         } catch {
             throw APIDecodingError(path: "", message: "\(error)")
         }
-    }
-
-    public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws(APIDecodingError) -> T {
-        try decode(type, from: Data(bytes))
     }
 
     public static func encode<T: Encodable>(_ value: T) throws -> Data {

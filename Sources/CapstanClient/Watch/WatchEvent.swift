@@ -72,26 +72,27 @@ extension WatchEventDecoder where Object: APIObject {
         let remover = strippingManagedFields ? JSONMemberRemover(path: ["object", "metadata", "managedFields"]) : nil
         return Self { received in
             let frame = remover?.removing(from: received) ?? received
-            let kind: String
-            if let peeked = peekType(frame) {
-                kind = peeked
-            } else {
-                guard let type = (try? JSONValue.parse(frame))?["type"]?.stringValue else {
-                    throw APIClientError(.invalidResponse, "a watch event has no type")
+            // One parse serves the type and the object's fast decoding (see `JSONValueDecodable`).
+            let parsed = try? JSONValue.parse(frame)
+            guard let kind = peekType(frame) ?? parsed?["type"]?.stringValue else {
+                throw APIClientError(.invalidResponse, "a watch event has no type")
+            }
+            func object() throws(APIDecodingError) -> Object {
+                if let fast = Object.self as? any JSONValueDecodable.Type, let member = parsed?["object"],
+                   let decoded = try? fast.init(json: member) {
+                    return decoded as! Object
                 }
-                kind = type
+                return try KubeJSON.decodeWithFoundation(Envelope<Object>.self, from: frame).object
             }
             switch kind {
-            case "ADDED": return .added(try KubeJSON.decode(Envelope<Object>.self, from: frame).object)
-            case "MODIFIED": return .modified(try KubeJSON.decode(Envelope<Object>.self, from: frame).object)
-            case "DELETED": return .deleted(try KubeJSON.decode(Envelope<Object>.self, from: frame).object)
+            case "ADDED": return .added(try object())
+            case "MODIFIED": return .modified(try object())
+            case "DELETED": return .deleted(try object())
             case "BOOKMARK":
                 // Bookmarks carry only metadata, which need not decode as T (required fields).
-                let object = (try? JSONValue.parse(frame))?["object"]
-                return .bookmark(resourceVersion: object?["metadata"]?["resourceVersion"]?.stringValue ?? "")
+                return .bookmark(resourceVersion: parsed?["object"]?["metadata"]?["resourceVersion"]?.stringValue ?? "")
             case "ERROR":
-                let object = (try? JSONValue.parse(frame))?["object"] ?? .null
-                throw watchError(object)
+                throw watchError(parsed?["object"] ?? .null)
             default: return nil
             }
         }
