@@ -78,6 +78,9 @@ struct BenchScaleCommand: AsyncParsableCommand {
         print(String(format: "%d nodes Ready in %.2f s; server RSS %.0f MB", nodes, Percentile.ms(nodesReady) / 1000, server.rssMB()))
         let progress = PodProgress(prefix: "p-", count: pods)
         let watch = Task { await progress.watch(admin) }
+        // CPU per pod: less noisy than the time on a shared machine, and split by process.
+        let serverCPU = ProcessCPU(pid: server.pid), benchCPU = ProcessCPU(pid: nil)
+        let cpuBefore = (server: serverCPU.seconds() ?? 0, bench: benchCPU.seconds() ?? 0)
         let podStart = ContinuousClock.now
         let created = try await BenchPods.create(admin, count: pods, prefix: "p-", concurrency: creators) { name, _ in
             BenchPods.pod(name: name, cpu: "10m", memory: "10Mi")
@@ -86,6 +89,7 @@ struct BenchScaleCommand: AsyncParsableCommand {
         let allRunning = await progress.wait(timeout: .seconds(timeout), label: "running") { progress.runningCount }
         let total = ContinuousClock.now - start
         let podsTime = ContinuousClock.now - podStart
+        let cpuAfter = (server: serverCPU.seconds() ?? 0, bench: benchCPU.seconds() ?? 0)
         probe.cancel()
         watch.cancel()
         let loadedRSS = server.rssMB()
@@ -101,8 +105,13 @@ struct BenchScaleCommand: AsyncParsableCommand {
                      Percentile.of(probeLatencies, 0.5), Percentile.of(probeLatencies, 0.99), probeLatencies.last ?? 0,
                      probeLatencies.count, Percentile.of(created.latenciesMS, 0.99)))
         print(String(format: "server RSS: idle %.0f MB, loaded %.0f MB, %.1f KB per pod", idleRSS, loadedRSS, perPodKB))
-        print(String(format: "RESULT nodes=%d pods=%d running=%d seconds=%.1f api_p99_ms=%.1f server_rss_mb=%.0f kb_per_pod=%.1f",
-                     nodes, pods, progress.runningCount, Percentile.ms(total) / 1000, Percentile.of(probeLatencies, 0.99), loadedRSS, perPodKB))
+        let serverMicros = (cpuAfter.server - cpuBefore.server) * 1e6 / Double(pods)
+        let benchMicros = (cpuAfter.bench - cpuBefore.bench) * 1e6 / Double(pods)
+        print(String(format: "CPU per pod from the first create: server %.0f µs, this process (scheduler, simulated nodes, creates, watches) %.0f µs",
+                     serverMicros, benchMicros))
+        print(String(format: "RESULT nodes=%d pods=%d running=%d seconds=%.1f api_p99_ms=%.1f server_rss_mb=%.0f kb_per_pod=%.1f server_cpu_us_per_pod=%.0f bench_cpu_us_per_pod=%.0f",
+                     nodes, pods, progress.runningCount, Percentile.ms(total) / 1000, Percentile.of(probeLatencies, 0.99), loadedRSS, perPodKB,
+                     serverMicros, benchMicros))
         if !allRunning { throw ValidationError("only \(progress.runningCount) of \(pods) pods were Running within \(timeout) s") }
     }
 }
