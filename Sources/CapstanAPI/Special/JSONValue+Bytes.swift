@@ -137,7 +137,12 @@ struct JSONByteParser {
     var i = 0
     var depth = 0
     let recordDuplicates: Bool
-    var duplicates: [String] = []
+    /// Paths of duplicate keys, in the order the keys appear in the text.
+    var duplicates: [String] { found.sorted { $0.offset < $1.offset }.map(\.path) }
+    var found: [(offset: Int, path: String)] = []
+    /// Members of the objects being parsed (nested ones above their parent's), so each object's
+    /// dictionary is made once at its final size instead of growing member by member.
+    var members: [(key: String, value: JSONValue, path: String, offset: Int)] = []
 
     init(_ bytes: UnsafeBufferPointer<UInt8>, recordDuplicates: Bool) {
         self.bytes = bytes
@@ -199,16 +204,18 @@ struct JSONByteParser {
         try enter()
         defer { depth -= 1 }
         i += 1
-        var object: [String: JSONValue] = [:]
         skipSpace()
         if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
             i += 1
-            return .object(object)
+            return .object([:])
         }
+        let base = members.count
+        defer { members.removeSubrange(base...) }
         while true {
             skipSpace()
             guard i < bytes.count else { throw fail("unexpected end of input in object") }
             guard bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a string key in object") }
+            let offset = i
             let key = try parseString()
             skipSpace()
             guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':' after object key") }
@@ -216,9 +223,7 @@ struct JSONByteParser {
             skipSpace()
             let childPath = recordDuplicates ? (path.isEmpty ? key : path + "." + key) : ""
             let value = try parseValue(path: childPath)
-            if object.updateValue(value, forKey: key) != nil, recordDuplicates {
-                duplicates.append(childPath)
-            }
+            members.append((key, value, childPath, offset))
             skipSpace()
             guard i < bytes.count else { throw fail("unexpected end of input in object") }
             if bytes[i] == UInt8(ascii: ",") {
@@ -227,6 +232,10 @@ struct JSONByteParser {
             }
             if bytes[i] == UInt8(ascii: "}") {
                 i += 1
+                var object = [String: JSONValue](minimumCapacity: members.count - base)
+                for m in members[base...] where object.updateValue(m.value, forKey: m.key) != nil && recordDuplicates {
+                    found.append((m.offset, m.path))
+                }
                 return .object(object)
             }
             throw fail("expected ',' or '}' in object")
@@ -374,6 +383,13 @@ struct JSONByteParser {
             if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
             guard i < bytes.count, isDigit(bytes[i]) else { throw fail("invalid number: digits expected in exponent") }
             while i < bytes.count, isDigit(bytes[i]) { i += 1 }
+        }
+        if isInteger, i - start <= 18 {
+            // At most 18 digits: no overflow, no string.
+            var n: Int64 = 0
+            let negative = bytes[start] == UInt8(ascii: "-")
+            for k in (negative ? start + 1 : start)..<i { n = n * 10 + Int64(bytes[k] - 48) }
+            return .int(negative ? -n : n)
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
         if isInteger, let n = Int64(text) { return .int(n) }
