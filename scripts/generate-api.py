@@ -440,25 +440,11 @@ class Generator:
             lines.append("")
             lines.append("        public init(from decoder: any Decoder) throws {")
             lines.append("            let c = try decoder.container(keyedBy: CodingKeys.self)")
-            for jname, pname, ty, req, boxed in fields:
-                key = bare(pname)
-                target = f"self._{key}" if boxed else f"self.{pname}"
-                if boxed:
-                    if req:
-                        lines.append(f"            {target} = Box(try c.decode({ty}.self, forKey: .{key}))")
-                    else:
-                        lines.append(f"            {target} = try c.decodeIfPresent({ty}.self, forKey: .{key}).map(Box.init)")
-                elif ty in ("Int32", "Int64"):
-                    verb = "decodeInteger" if req else "decodeIntegerIfPresent"
-                    lines.append(f"            {target} = try c.{verb}({ty}.self, forKey: .{key})")
-                elif req and ty.startswith("["):
-                    # A required list or map that is null or absent is empty, as Go decodes it.
-                    empty = "[:]" if ":" in ty else "[]"
-                    lines.append(f"            {target} = try c.decodeIfPresent({ty}.self, forKey: .{key}) ?? {empty}")
-                elif req:
-                    lines.append(f"            {target} = try c.decode({ty}.self, forKey: .{key})")
-                else:
-                    lines.append(f"            {target} = try c.decodeIfPresent({ty}.self, forKey: .{key})")
+            lines.extend(self.decoding_assignments(
+                fields,
+                required=lambda jname, key, ty: f"try c.decode({ty}.self, forKey: .{key})",
+                optional=lambda jname, key, ty: f"try c.decodeIfPresent({ty}.self, forKey: .{key})",
+                integer=lambda key, ty, req: f"try c.{'decodeInteger' if req else 'decodeIntegerIfPresent'}({ty}.self, forKey: .{key})"))
             lines.append("        }")
             lines.append("")
             lines.extend(self.emit_json_init(fields))
@@ -491,24 +477,34 @@ class Generator:
         """The fast decoding path (see Coding/JSONValueDecoding.swift): the same fields as
         `init(from:)`, read from a parsed JSONValue; any doubt throws and the caller falls back
         to the Codable path, which reports the error."""
-        lines = ["        public init(json value: JSONValue) throws(JSONShapeError) {",
+        return (["        public init(json value: JSONValue) throws(JSONShapeError) {",
                  "            guard case .object(let o) = value else { throw JSONShapeError() }"]
+                + self.decoding_assignments(
+                    fields,
+                    required=lambda jname, key, ty: f"try o[{json.dumps(jname)}].required({ty}.self)",
+                    optional=lambda jname, key, ty: f"try o[{json.dumps(jname)}].optional({ty}.self)")
+                + ["        }"])
+
+    @staticmethod
+    def decoding_assignments(fields, required, optional, integer=None):
+        """One assignment per field for a decoding initializer; `required`, `optional` (and
+        `integer`) give the expression that reads a member."""
+        lines = []
         for jname, pname, ty, req, boxed in fields:
             key = bare(pname)
             target = f"self._{key}" if boxed else f"self.{pname}"
             if boxed:
-                if req:
-                    lines.append(f"            {target} = Box(try o[{json.dumps(jname)}].required({ty}.self))")
-                else:
-                    lines.append(f"            {target} = try o[{json.dumps(jname)}].optional({ty}.self).map(Box.init)")
+                value = f"Box({required(jname, key, ty)})" if req else f"{optional(jname, key, ty)}.map(Box.init)"
+            elif integer and ty in ("Int32", "Int64"):
+                value = integer(key, ty, req)
             elif req and ty.startswith("["):
-                empty = "[:]" if ":" in ty else "[]"
-                lines.append(f"            {target} = try o[{json.dumps(jname)}].optional({ty}.self) ?? {empty}")
+                # A required list or map that is null or absent is empty, as Go decodes it.
+                value = f"{optional(jname, key, ty)} ?? {'[:]' if ':' in ty else '[]'}"
             elif req:
-                lines.append(f"            {target} = try o[{json.dumps(jname)}].required({ty}.self)")
+                value = required(jname, key, ty)
             else:
-                lines.append(f"            {target} = try o[{json.dumps(jname)}].optional({ty}.self)")
-        lines.append("        }")
+                value = optional(jname, key, ty)
+            lines.append(f"            {target} = {value}")
         return lines
 
     # --- Files ----------------------------------------------------------------------------
