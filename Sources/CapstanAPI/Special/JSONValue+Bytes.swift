@@ -75,7 +75,7 @@ extension JSONValue {
             default: rest.append(k)
             }
         }
-        rest.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        rest.sort(by: bytewisePrecedes)
         if lead.isEmpty { return rest }
         lead.sort { leadRank($0) < leadRank($1) }
         return lead + rest
@@ -85,21 +85,45 @@ extension JSONValue {
         k == "apiVersion" ? 0 : (k == "kind" ? 1 : 2)
     }
 
+    /// Byte order of the UTF-8 forms, compared over contiguous bytes.
+    static func bytewisePrecedes(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                let n = min(x.count, y.count)
+                var k = 0
+                while k < n {
+                    if x[k] != y[k] { return x[k] < y[k] }
+                    k += 1
+                }
+                return x.count < y.count
+            }
+        }
+    }
+
     public static func serializeString(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(b)
-            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(b)
-            case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
-            case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
-            case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
-            case 0..<0x20:
-                out.append(contentsOf: Array("\\u00".utf8))
-                out.append(JSONLiterals.hex[Int(b >> 4)])
-                out.append(JSONLiterals.hex[Int(b & 0xF)])
-            default: out.append(b)
+        var s = s
+        s.withUTF8 { bytes in
+            // Runs that need no escape are copied whole.
+            var run = 0
+            for k in 0..<bytes.count {
+                let b = bytes[k]
+                if b >= 0x20, b != UInt8(ascii: "\""), b != UInt8(ascii: "\\") { continue }
+                if run < k { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<k])) }
+                run = k + 1
+                switch b {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(b)
+                case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
+                case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
+                case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
+                default:
+                    out.append(contentsOf: JSONLiterals.unicodeEscape)
+                    out.append(JSONLiterals.hex[Int(b >> 4)])
+                    out.append(JSONLiterals.hex[Int(b & 0xF)])
+                }
             }
+            if run < bytes.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run...])) }
         }
         out.append(UInt8(ascii: "\""))
     }
@@ -129,6 +153,7 @@ enum JSONLiterals {
     static let `true` = Array("true".utf8)
     static let `false` = Array("false".utf8)
     static let hex = Array("0123456789abcdef".utf8)
+    static let unicodeEscape = Array("\\u00".utf8)
 }
 
 /// A recursive-descent parser over a byte buffer.

@@ -8,7 +8,7 @@ import Foundation
 struct BenchCodecCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "codec",
-        abstract: "Measure typed decoding of a served Pod: JSONDecoder against the fast path.")
+        abstract: "Measure typed decoding of a served Pod (JSONDecoder against the fast path), parsing and serializing.")
 
     @Option(name: .long, help: "Decodes per round and path.")
     var count = 20000
@@ -19,17 +19,20 @@ struct BenchCodecCommand: AsyncParsableCommand {
     func run() async throws {
         let bytes = Array(Self.servedPod.utf8)
         print("bench codec: a served Pod of \(bytes.count) bytes, \(count) decodes per round and path, \(rounds) rounds")
-        var foundation: [Double] = [], fast: [Double] = [], parse: [Double] = []
+        var foundation: [Double] = [], fast: [Double] = [], parse: [Double] = [], serialize: [Double] = []
+        let parsed = try JSONValue.parse(bytes)
         for _ in 0..<rounds {
             foundation.append(try Self.time(count) { _ = try KubeJSON.decodeWithFoundation(CoreV1.Pod.self, from: bytes) })
             fast.append(try Self.time(count) { _ = try KubeJSON.decode(CoreV1.Pod.self, from: bytes) })
             parse.append(try Self.time(count) { _ = try JSONValue.parse(bytes) })
+            serialize.append(try Self.time(count) { _ = parsed.serialized() })
         }
         func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
-        let (f, q, p) = (median(foundation), median(fast), median(parse))
+        let (f, q, p, w) = (median(foundation), median(fast), median(parse), median(serialize))
         print(String(format: "JSONDecoder: %.1f µs per pod (median of rounds)", f))
         print(String(format: "fast path:   %.1f µs per pod (of it the parse: %.1f µs)", q, p))
-        print(String(format: "RESULT foundation_us=%.1f fast_us=%.1f parse_us=%.1f speedup=%.2f", f, q, p, f / q))
+        print(String(format: "serializing the parsed pod (as the server stores and serves objects): %.1f µs", w))
+        print(String(format: "RESULT foundation_us=%.1f fast_us=%.1f parse_us=%.1f serialize_us=%.1f speedup=%.2f", f, q, p, w, f / q))
     }
 
     /// Microseconds per call of `body`, over `count` calls.
