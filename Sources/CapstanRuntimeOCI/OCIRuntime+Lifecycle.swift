@@ -110,7 +110,17 @@ extension OCIRuntime {
             }
         }
         HostOps.unmount(container.bundle + "/rootfs")
-        try? FileManager.default.removeItem(atPath: container.bundle)
+        // Retried: another instance on the same state root (an agent's predecessor in tests) may
+        // still write a record or an exit file into it while it goes.
+        for attempt in 0 ..< 5 {
+            do {
+                try FileManager.default.removeItem(atPath: container.bundle)
+                break
+            } catch {
+                guard FileManager.default.fileExists(atPath: container.bundle), attempt < 4 else { break }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
     }
 
     public func execSync(_ id: String, command: [String], timeout: Duration) async throws -> ExecResult {
@@ -189,8 +199,8 @@ extension OCIRuntime {
         if exit == nil {
             _ = try? await Subprocess.run(runtimeCommand(["delete", "--force", id]))
         }
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            guard var container = state.containers[id], container.status.state == .running else { return [] }
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>]? in
+            guard var container = state.containers[id], container.status.state == .running else { return nil }
             if let exit {
                 Self.recordExit(&container, code: exit.code, reason: TerminationReason.forExit(code: exit.code, oomKilled: exit.oomKilled),
                                 message: nil, at: exit.finishedAt)
@@ -202,6 +212,7 @@ extension OCIRuntime {
             state.containers[id] = container
             return waiters
         }
+        guard let waiters else { return }
         persistContainer(id)
         waiters.forEach { $0.resume() }
     }
