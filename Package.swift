@@ -33,6 +33,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "capstan", targets: ["capstan"]),
+        // The per-container shim the node agent starts; it must sit next to `capstan`.
+        .executable(name: "capstan-shim", targets: ["capstan-shim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -177,10 +179,16 @@ let package = Package(
         ),
         // The CRI-like container runtime protocol the node agent drives.
         .target(name: "CapstanContainerRuntime", dependencies: ["CapstanAPI", "CapstanOCI"], swiftSettings: strict),
+        // The per-container shim in C: runs `create`, holds the container's stdio, writes its CRI
+        // log, records its exit; small, since one runs per container.
+        .target(name: "CCapstanShim"),
+        .executableTarget(name: "capstan-shim", dependencies: ["CCapstanShim"],
+                          linkerSettings: [.unsafeFlags(["-static-executable"])]),
         // runc/crun behind the ContainerRuntime protocol: bundles, overlayfs, cgroups, log files.
         .target(
             name: "CapstanRuntimeOCI",
-            dependencies: ["CapstanContainerRuntime", "CapstanOCI", "CapstanImageStore", "CapstanAPI", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CapstanContainerRuntime", "CapstanOCI", "CapstanImageStore", "CapstanAPI", "CCapstanShim",
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
 
@@ -302,7 +310,7 @@ let package = Package(
         .testTarget(name: "CapstanImageStoreTests", dependencies: ["CapstanImageStore", "CapstanOCI"], swiftSettings: strict),
         .testTarget(
             name: "CapstanRuntimeOCITests",
-            dependencies: ["CapstanRuntimeOCI", "CapstanContainerRuntime", "CapstanImageStore", "CapstanOCI"],
+            dependencies: ["CapstanRuntimeOCI", "CapstanContainerRuntime", "CapstanImageStore", "CapstanOCI", "CCapstanShim"],
             swiftSettings: strict
         ),
         // Processes as users run them: `capstan up` with real runc and real kubectl.

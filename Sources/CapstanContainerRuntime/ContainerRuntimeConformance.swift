@@ -410,7 +410,7 @@ public enum ContainerRuntimeConformance {
         throw ConformanceFailure(message: "expected error \(code), got success", line: line)
     }
 
-    static func waitExited(_ rt: any ContainerRuntime, _ id: String, _ patience: Duration) async throws -> ContainerStatus {
+    public static func waitExited(_ rt: any ContainerRuntime, _ id: String, _ patience: Duration) async throws -> ContainerStatus {
         let deadline = ContinuousClock.now + patience
         while true {
             let status = try await rt.containerStatus(id)
@@ -420,7 +420,7 @@ public enum ContainerRuntimeConformance {
         }
     }
 
-    static func waitForLog(_ path: String, count: Int, _ patience: Duration) async throws -> [CRILog.Record] {
+    public static func waitForLog(_ path: String, count: Int, _ patience: Duration) async throws -> [CRILog.Record] {
         let deadline = ContinuousClock.now + patience
         while true {
             let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""

@@ -1,3 +1,4 @@
+import CCapstanShim
 import CapstanContainerRuntime
 import Foundation
 #if canImport(Glibc)
@@ -54,6 +55,11 @@ enum HostOps {
         if let network {
             try await check(["nsenter", "--net=\(network)", "ip", "link", "set", "lo", "up"], what: "bringing lo up in \(network)")
         }
+    }
+
+    /// Whether `path` is a namespace bound on a file (nsfs), as the pod's namespaces are while they exist.
+    static func isNamespace(_ path: String) -> Bool {
+        capstan_is_namespace_file(path) != 0
     }
 
     /// Unmounts and deletes namespace files (missing ones are fine).

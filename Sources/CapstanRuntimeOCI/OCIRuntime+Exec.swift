@@ -75,14 +75,15 @@ extension OCIRuntime {
         return OCIExecSession(pid: pid, input: input, output: terminal, errors: nil, terminal: terminal)
     }
 
+    /// A connection to the shim's stdin socket; ending it (with `stdinOnce`) closes the container's stdin.
     public func attachStdin(_ id: String) async throws -> any ContainerInput {
-        let (writer, stdinOnce) = try state.withLock { state throws(RuntimeError) -> (FDWriter, Bool) in
+        let (bundle, stdinOnce) = try state.withLock { state throws(RuntimeError) -> (String, Bool) in
             guard let container = state.containers[id] else { throw RuntimeError(.notFound, "container \(id) not found") }
             guard container.status.state == .running else { throw RuntimeError(.failedPrecondition, "container \(id) is not running") }
-            guard let writer = container.stdin else { throw RuntimeError(.failedPrecondition, "container \(id) was not created with stdin") }
-            return (writer, container.config.stdinOnce)
+            guard container.config.stdin else { throw RuntimeError(.failedPrecondition, "container \(id) was not created with stdin") }
+            return (container.bundle, container.config.stdinOnce)
         }
-        return OCIContainerInput(writer: writer, stdinOnce: stdinOnce)
+        return OCIContainerInput(writer: FDWriter(try Shim.connectStdin(bundle: bundle)), stdinOnce: stdinOnce)
     }
 
     static func readPID(_ path: String) -> pid_t? {
@@ -92,16 +93,27 @@ extension OCIRuntime {
     }
 }
 
-/// One attach session's use of a container's stdin pipe.
-struct OCIContainerInput: ContainerInput {
+/// One attach session's connection to the container's stdin (through its shim).
+final class OCIContainerInput: ContainerInput {
     let writer: FDWriter
     let stdinOnce: Bool
+
+    init(writer: FDWriter, stdinOnce: Bool) {
+        self.writer = writer
+        self.stdinOnce = stdinOnce
+    }
 
     func write(_ bytes: [UInt8]) async throws {
         try await writer.write(bytes)
     }
 
+    /// Ends the connection: the shim then closes the container's stdin if it has `stdinOnce`,
+    /// and keeps it open for the next attach otherwise.
     func close() async {
-        if stdinOnce { writer.close() }
+        writer.close()
+    }
+
+    deinit {
+        writer.close()
     }
 }

@@ -1,5 +1,6 @@
 import CapstanContainerRuntime
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,44 +20,39 @@ extension OCIRuntime {
         if let logPath = container.config.logPath {
             try? FileManager.default.createDirectory(atPath: (logPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         }
-        let out: Pipe2
-        let err: Pipe2
-        let input: Pipe2?
+        // The shim runs `create` and answers on the sync pipe (its fd 3): `ok <pid>` or `error <status>`.
+        var arguments = [shimBinary, "--id", id, "--bundle", bundle, "--runtime", configuration.runtimeBinary, "--runtime-root", runtimeRoot,
+                         "--cgroup", container.cgroupsPath]
+        if let logPath = container.config.logPath {
+            arguments += ["--log-path", logPath, "--log-max-size", String(configuration.containerLogMaxSize),
+                          "--log-max-files", String(configuration.containerLogMaxFiles)]
+        }
+        if container.config.stdin { arguments += container.config.stdinOnce ? ["--stdin", "--stdin-once"] : ["--stdin"] }
+        let shimPID: pid_t
+        let reply: String
         do {
-            out = try Pipe2()
-            err = try Pipe2()
-            input = container.config.stdin ? try Pipe2() : nil
+            let sync = try Pipe2()
+            let shimLog = open(bundle + "/shim.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+            defer { if shimLog >= 0 { close(shimLog) } }
+            do {
+                shimPID = try Subprocess.spawn(arguments, stderr: shimLog, extra: [sync.write])
+            } catch {
+                sync.closeBoth()
+                throw error
+            }
+            sync.closeWrite()
+            reply = String(decoding: await PipeReader.collect(sync.read, limit: 256), as: UTF8.self)
         } catch {
             markStartFailed(id, message: "\(error)")
             throw RuntimeError(.startFailed, "\(error)")
         }
-        let logsDone = LogCompletion(streams: 2)
-        let logFile = container.config.logPath.map {
-            ContainerLogFile(path: $0, maxSize: configuration.containerLogMaxSize, maxFiles: configuration.containerLogMaxFiles)
-        }
-        PipeReader.log(out.read, stream: .stdout, file: logFile) { logsDone.finished() }
-        PipeReader.log(err.read, stream: .stderr, file: logFile) { logsDone.finished() }
         let runtimeLog = bundle + "/runtime.log"
-        let create = runtimeCommand(["--log", runtimeLog, "--log-format", "json", "create", "--bundle", bundle, "--pid-file", bundle + "/pid", id])
-        var createStatus: Int32 = -1
-        var spawnError: String?
-        do {
-            let pid = try Subprocess.spawn(create, stdin: input?.read ?? -1, stdout: out.write, stderr: err.write)
-            out.closeWrite()
-            err.closeWrite()
-            if let input { close(input.read) }
-            createStatus = await Subprocess.wait(pid)
-        } catch {
-            out.closeWrite()
-            err.closeWrite()
-            if let input { close(input.read) }
-            spawnError = "\(error)"
-        }
-        guard createStatus == 0, let pidText = try? String(contentsOfFile: bundle + "/pid", encoding: .utf8),
-              let pid = Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0 else {
-            let message = spawnError ?? Self.runtimeError(runtimeLog) ?? "\(configuration.runtimeBinary) create failed with status \(createStatus)"
+        let fields = reply.split(whereSeparator: \.isWhitespace)
+        guard fields.count == 2, fields[0] == "ok", let pid = Int32(fields[1]), pid > 0 else {
+            _ = await Subprocess.wait(shimPID)
+            let message = Self.runtimeError(runtimeLog) ?? Shim.errors(bundle: bundle)
+                ?? "\(configuration.runtimeBinary) create failed (\(reply.isEmpty ? "no answer from the shim" : reply.trimmingCharacters(in: .whitespacesAndNewlines)))"
             _ = try? await Subprocess.run(runtimeCommand(["delete", "--force", id]))
-            if let input { close(input.write) }
             markStartFailed(id, message: message)
             throw RuntimeError(.startFailed, message)
         }
@@ -65,9 +61,13 @@ extension OCIRuntime {
             state.containers[id]?.status.pid = pid
             state.containers[id]?.status.startedAt = Date()
             state.containers[id]?.starting = false
-            state.containers[id]?.stdin = input.map { FDWriter($0.write) }
         }
-        Task { await self.reap(id, pid: pid, cgroupsPath: container.cgroupsPath, logs: logsDone) }
+        persistContainer(id)
+        // The shim is this process's child: waiting for it also reaps it.
+        Task {
+            _ = await Subprocess.wait(shimPID)
+            await self.shimEnded(id)
+        }
         let start = try? await Subprocess.run(runtimeCommand(["--log", runtimeLog, "--log-format", "json", "start", id]))
         if start?.status != 0 {
             let message = Self.runtimeError(runtimeLog) ?? start?.stderrText ?? "\(configuration.runtimeBinary) start failed"
@@ -77,6 +77,7 @@ extension OCIRuntime {
                 state.containers[id]?.status.reason = "StartError"
                 state.containers[id]?.status.message = message
             }
+            persistContainer(id)
             throw RuntimeError(.startFailed, message)
         }
     }
@@ -101,11 +102,24 @@ extension OCIRuntime {
         if container.status.state == .running {
             try await stopContainer(id, timeout: .zero)
         }
+        // Out of the state first (no record is written after that), then off the disk.
+        persistence.withLock { _ in
+            state.withLock { state in
+                state.containers[id] = nil
+                state.sandboxes[container.status.sandboxID]?.containers.remove(id)
+            }
+        }
         HostOps.unmount(container.bundle + "/rootfs")
-        try? FileManager.default.removeItem(atPath: container.bundle)
-        state.withLock { state in
-            state.containers[id] = nil
-            state.sandboxes[container.status.sandboxID]?.containers.remove(id)
+        // Retried: another instance on the same state root (an agent's predecessor in tests) may
+        // still write a record or an exit file into it while it goes.
+        for attempt in 0 ..< 5 {
+            do {
+                try FileManager.default.removeItem(atPath: container.bundle)
+                break
+            } catch {
+                guard FileManager.default.fileExists(atPath: container.bundle), attempt < 4 else { break }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
         }
     }
 
@@ -177,28 +191,39 @@ extension OCIRuntime {
 
     // MARK: Exit handling
 
-    /// Waits for the container's init, then records how it ended and releases its runtime state.
-    func reap(_ id: String, pid: Int32, cgroupsPath: String, logs: LogCompletion) async {
-        let status = await Subprocess.wait(pid)
-        let oomKilled = HostOps.sawOOMKill(cgroupsPath: cgroupsPath)
-        _ = try? await Subprocess.run(runtimeCommand(["delete", "--force", id]))
-        await logs.wait(timeout: .seconds(2))
-        let code = Subprocess.exitCode(fromWaitStatus: status)
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            guard var container = state.containers[id] else { return [] }
-            container.status.state = .exited
-            container.status.exitCode = code
-            if container.status.reason == nil { container.status.reason = TerminationReason.forExit(code: code, oomKilled: oomKilled) }
-            container.status.finishedAt = Date()
-            container.status.pid = nil
-            container.stdin?.close()
-            container.stdin = nil
+    /// The container's shim ended: its exit record says how the container ended (the shim has
+    /// already run `delete`). Without a record (the shim was killed) the container is deleted here.
+    func shimEnded(_ id: String) async {
+        guard let bundle = state.withLock({ $0.containers[id]?.bundle }) else { return }
+        let exit = Shim.readExit(bundle: bundle)
+        if exit == nil {
+            _ = try? await Subprocess.run(runtimeCommand(["delete", "--force", id]))
+        }
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>]? in
+            guard var container = state.containers[id], container.status.state == .running else { return nil }
+            if let exit {
+                Self.recordExit(&container, code: exit.code, reason: TerminationReason.forExit(code: exit.code, oomKilled: exit.oomKilled),
+                                message: nil, at: exit.finishedAt)
+            } else {
+                Self.recordExit(&container, code: 255, reason: TerminationReason.error, message: Self.lostShimMessage, at: Date())
+            }
             let waiters = Array(container.exitWaiters.values)
             container.exitWaiters.removeAll()
             state.containers[id] = container
             return waiters
         }
+        guard let waiters else { return }
+        persistContainer(id)
         waiters.forEach { $0.resume() }
+    }
+
+    /// Watches the shim of a container a previous instance started (it is not this process's child).
+    func watchAdopted(_ id: String) {
+        guard let bundle = state.withLock({ $0.containers[id]?.bundle }) else { return }
+        Task {
+            await Shim.waitForEnd(bundle: bundle)
+            await self.shimEnded(id)
+        }
     }
 
     private func markStartFailed(_ id: String, message: String) {
@@ -214,6 +239,7 @@ extension OCIRuntime {
             container.status.finishedAt = now
             state.containers[id] = container
         }
+        persistContainer(id)
     }
 
     /// True once the container has exited (false after `timeout`, or when it is unknown).
@@ -265,52 +291,3 @@ extension OCIRuntime {
         return messages.last
     }
 }
-
-/// Counts finished log streams so exit handling can wait until the log file is complete.
-final class LogCompletion: Sendable {
-    private struct State {
-        var remaining: Int
-        var waiters: [CheckedContinuation<Void, Never>] = []
-    }
-
-    private let state: Mutex<State>
-
-    init(streams: Int) { state = Mutex(State(remaining: streams)) }
-
-    func finished() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.remaining -= 1
-            guard state.remaining <= 0 else { return [] }
-            defer { state.waiters.removeAll() }
-            return state.waiters
-        }
-        waiters.forEach { $0.resume() }
-    }
-
-    func wait(timeout: Duration) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await withCheckedContinuation { continuation in
-                    let done = self.state.withLock { state -> Bool in
-                        if state.remaining <= 0 { return true }
-                        state.waiters.append(continuation)
-                        return false
-                    }
-                    if done { continuation.resume() }
-                }
-            }
-            group.addTask { try? await Task.sleep(for: timeout) }
-            await group.next()
-            group.cancelAll()
-            // The log waiter cannot be cancelled; release it so the group can end.
-            let pending = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
-                defer { state.waiters.removeAll() }
-                return state.waiters
-            }
-            pending.forEach { $0.resume() }
-        }
-    }
-}
-
-
-import Synchronization

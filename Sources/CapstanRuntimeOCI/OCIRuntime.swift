@@ -19,13 +19,21 @@ import Glibc
 ///   PID namespace of the pod's first running container (which is PID 1 there, so the others
 ///   die with it; a pause process would be needed to decouple them).
 /// - A container is a bundle `<stateRoot>/containers/<id>/` with an overlayfs rootfs (image
-///   layers from the `ImageStore` as lower dirs) and a generated `config.json`. The OCI
-///   runtime's `create` runs at `startContainer`, with pipes for stdout/stderr that this
-///   process reads into the CRI log file; then `start`.
-/// - This process is a child subreaper, so each container's init becomes its child when
-///   `create` returns; a thread waits for it, reads the cgroup's OOM counter, runs `delete`,
-///   and records the exit. Stop signals go straight to that pid (a zombie until reaped, so
-///   the pid cannot be reused under us).
+///   layers from the `ImageStore` as lower dirs) and a generated `config.json`. At
+///   `startContainer` a shim (`capstan-shim`, in C: see `Shim`) starts in a session of its own
+///   and runs the OCI runtime's `create` with pipes for stdout/stderr; it is a child subreaper,
+///   so the container's init becomes its child. This process then runs `start`.
+/// - The shim, not this process, holds the container's stdio: it writes the CRI log file
+///   (with rotation), keeps the container's stdin and takes attach connections for it, waits
+///   for the init, reads the cgroup's OOM counter, records the exit in the bundle, and runs
+///   `delete`. So containers keep running, and logging, when this process ends; their exits
+///   are recorded while nobody watches. Stop signals go straight to the init's pid (the shim's
+///   zombie until reaped).
+/// - Sandboxes and containers are recorded as JSON files next to their directories
+///   (OCIRuntime+Records.swift); a new instance on the same state root loads them and adopts
+///   running containers (same ids, pids and start times) by their shims.
+/// - This process is a child subreaper too: `exec` processes (`runc exec --detach`) are
+///   reparented to it and waited for here.
 public final class OCIRuntime: ContainerRuntime, ImageService {
     public struct Configuration: Sendable {
         /// `runc` or `crun` (a name on PATH or a path).
@@ -40,10 +48,13 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
         public var containerLogMaxSize: Int64
         /// Log files kept per container, the current one included (kubelet: containerLogMaxFiles).
         public var containerLogMaxFiles: Int
+        /// The `capstan-shim` executable; nil: the one next to this process's executable, else on PATH.
+        public var shimBinary: String?
 
         public init(
             runtimeBinary: String = "runc", stateRoot: String = "/run/capstan", cgroupParent: String = "/capstan",
-            clampOOMScoreAdj: Bool = true, containerLogMaxSize: Int64 = 10 << 20, containerLogMaxFiles: Int = 5
+            clampOOMScoreAdj: Bool = true, containerLogMaxSize: Int64 = 10 << 20, containerLogMaxFiles: Int = 5,
+            shimBinary: String? = nil
         ) {
             self.runtimeBinary = runtimeBinary
             self.stateRoot = stateRoot
@@ -51,6 +62,7 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
             self.clampOOMScoreAdj = clampOOMScoreAdj
             self.containerLogMaxSize = containerLogMaxSize
             self.containerLogMaxFiles = containerLogMaxFiles
+            self.shimBinary = shimBinary
         }
     }
 
@@ -71,8 +83,6 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
         var stopSignal: Int32
         var diffIDs: [ContentDigest]
         var starting = false
-        /// The main process's stdin (containers created with `stdin`), while it runs.
-        var stdin: FDWriter?
         var exitWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
     }
 
@@ -86,13 +96,21 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
     public let images: ImageStore
     let logger: Logger
     let state = Mutex(State())
+    /// Serializes record writes, so that the last state written is the last one taken.
+    let persistence = Mutex(())
+    let shimBinary: String
     private let versionCache = Mutex<RuntimeVersion?>(nil)
 
-    /// Makes this process a child subreaper and prepares the state directories.
+    /// Makes this process a child subreaper, prepares the state directories, and loads the
+    /// sandboxes and containers recorded there (adopting the containers whose shims run).
     public init(configuration: Configuration = Configuration(), images: ImageStore, logger: Logger = Logger(label: "capstan.runtime")) throws {
         self.configuration = configuration
         self.images = images
         self.logger = logger
+        guard let shim = configuration.shimBinary ?? Shim.locate() else {
+            throw RuntimeError(.internalError, "\(Shim.binaryName) was not found next to this executable or on PATH (swift build builds it; scripts/build-release too)")
+        }
+        shimBinary = shim
         guard HostOps.becomeSubreaper() else {
             throw RuntimeError(.internalError, "prctl(PR_SET_CHILD_SUBREAPER) failed: \(String(cString: strerror(errno)))")
         }
@@ -103,6 +121,7 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
                 throw RuntimeError(.internalError, "cannot create \(configuration.stateRoot)/\(directory): \(error)")
             }
         }
+        for id in restore() { watchAdopted(id) }
     }
 
     var runtimeRoot: String { configuration.stateRoot + "/runtime" }
@@ -158,6 +177,7 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
         var sandbox = Sandbox(status: status, config: config, directory: directory, ipc: ipc, uts: uts)
         sandbox.config.hostname = hostname
         state.withLock { $0.sandboxes[id] = sandbox }
+        persistSandbox(id)
         return id
     }
 
@@ -185,6 +205,7 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
             state.sandboxes[id] = sandbox
             return [sandbox.status.ownsNetworkNamespace ? sandbox.status.networkNamespacePath : nil, sandbox.ipc, sandbox.uts].compactMap { $0 }
         }
+        persistSandbox(id)
         HostOps.removeNamespaces(namespaces)
         if let failure = failures.first { throw failure }
     }
@@ -301,6 +322,7 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
             try? FileManager.default.removeItem(atPath: bundle)
             throw RuntimeError(.failedPrecondition, "pod sandbox \(sandboxID) stopped while the container was created")
         }
+        persistContainer(id)
         return id
     }
 

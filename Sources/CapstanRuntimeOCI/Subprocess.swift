@@ -13,8 +13,10 @@ enum Subprocess {
         var description: String
     }
 
-    /// Starts `arguments` with the given fds as stdin/stdout/stderr (-1: /dev/null).
-    static func spawn(_ arguments: [String], stdin: Int32 = -1, stdout: Int32 = -1, stderr: Int32 = -1, environment: [String]? = nil) throws -> pid_t {
+    /// Starts `arguments` with the given fds as stdin/stdout/stderr (-1: /dev/null), and
+    /// `extra` as fds 3, 4, ... (they must be above 2 and not collide with those targets).
+    static func spawn(_ arguments: [String], stdin: Int32 = -1, stdout: Int32 = -1, stderr: Int32 = -1, extra: [Int32] = [],
+                      environment: [String]? = nil) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -24,6 +26,9 @@ enum Subprocess {
             } else {
                 posix_spawn_file_actions_addopen(&actions, target, "/dev/null", target == 0 ? O_RDONLY : O_WRONLY, 0)
             }
+        }
+        for (index, fd) in extra.enumerated() {
+            posix_spawn_file_actions_adddup2(&actions, fd, Int32(3 + index))
         }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -81,6 +86,32 @@ enum Subprocess {
 
         var exitCode: Int32 { Subprocess.exitCode(fromWaitStatus: status) }
         var stderrText: String { String(decoding: stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
+    }
+
+    /// Runs a command to completion on the calling thread (for start-up work outside async code),
+    /// collecting its stdout (at most `limit` bytes); stderr is discarded.
+    static func runSynchronously(_ arguments: [String], limit: Int = 1 << 20) throws -> (status: Int32, stdout: [UInt8]) {
+        let out = try Pipe2()
+        let pid: pid_t
+        do {
+            pid = try spawn(arguments, stdout: out.write)
+        } catch {
+            out.closeBoth()
+            throw error
+        }
+        out.closeWrite()
+        var collected: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 16 << 10)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(out.read, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            if collected.count < limit { collected += buffer[0 ..< min(count, limit - collected.count)] }
+        }
+        close(out.read)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        return (status, collected)
     }
 
     /// Runs a command to completion, collecting its output (at most `limit` bytes per stream).
@@ -173,19 +204,6 @@ enum PipeReader {
             readLoop(fd, bufferSize: 32 << 10, control: control) { continuation.yield(Array($0)) }
             if closes { close(fd) }
             continuation.finish()
-        }
-        thread.stackSize = 128 << 10
-        thread.start()
-    }
-
-    /// Copies `fd` into the CRI log file (or discards it) until EOF; calls `done` afterwards.
-    static func log(_ fd: Int32, stream: CRILogStream, file: ContainerLogFile?, done: @escaping @Sendable () -> Void) {
-        let thread = Thread {
-            var writer = CRILogWriter(stream: stream) { record in file?.write(record) }
-            readLoop(fd, bufferSize: 32 << 10, control: nil) { writer.append($0, now: Date()) }
-            writer.finish(now: Date())
-            close(fd)
-            done()
         }
         thread.stackSize = 128 << 10
         thread.start()

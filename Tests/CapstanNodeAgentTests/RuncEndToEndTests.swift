@@ -93,4 +93,92 @@ private let canRunContainers = getuid() == 0 && FileManager.default.isExecutable
         }
         _ = rmdir("/sys/fs/cgroup/unified\(cgroupParent)")
     }
+
+    /// An agent goes away without stopping its pods (`stopPodsOnExit` off, as `capstan agent`
+    /// by default) and a new agent with a new runtime instance on the same state root takes
+    /// over: the running container is adopted (same id, no restart, still Running and Ready);
+    /// one that exited while no agent ran is restarted by its restartPolicy with its real exit
+    /// code as lastState.
+    @Test func restartedAgentAdoptsRunningContainersAndRestartsExitedOnes() async throws {
+        let tag = String(UInt32.random(in: 0..<UInt32.max), radix: 36)
+        let scratch = "/tmp/capstan-agent-adopt-\(tag)"
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("scripts/build-test-image.sh").path
+        #expect(try await Command.run([script, scratch + "/image"]).status == 0)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let store = try ImageStore(root: scratch + "/images")
+        _ = try await store.importArchive(scratch + "/image/busybox-oci.tar")
+        let cgroupParent = "/capstan-agent-test-\(tag)"
+        let runtimeConfiguration = OCIRuntime.Configuration(runtimeBinary: "runc", stateRoot: scratch + "/state", cgroupParent: cgroupParent)
+        let first = try OCIRuntime(configuration: runtimeConfiguration, images: store, logger: quietLogger)
+        var last = first
+        try await withClient { client, _ in
+            let configuration = NodeAgentConfiguration(nodeName: "runc-node", rootDirectory: scratch + "/agent", network: .none,
+                                                       syncInterval: .milliseconds(200), clock: .system)
+            func pod(_ name: String, _ script: String) -> CoreV1.Pod {
+                CoreV1.Pod(metadata: MetaV1.ObjectMeta(name: name, namespace: "default"),
+                           spec: CoreV1.PodSpec(containers: [CoreV1.Container(
+                               command: ["/bin/sh", "-c", script], image: "localhost/import:latest", imagePullPolicy: "Never", name: "main")],
+                               nodeName: "runc-node", terminationGracePeriodSeconds: 1))
+            }
+            func status(_ name: String) async -> CoreV1.ContainerStatus? {
+                try? await client.get(CoreV1.Pod.self, name: name, namespace: "default").status?.containerStatuses?.first
+            }
+            let agent = NodeAgent(client: client, configuration: configuration, runtime: first, imageService: first, logger: quietLogger)
+            let task = Task { try await agent.run() }
+            _ = try await client.create(pod("keep", "trap 'exit 0' TERM; while true; do echo tick; sleep 0.2; done"))
+            _ = try await client.create(pod("flaky", "echo up; while [ ! -f /tmp/stop ]; do sleep 0.1; done; exit 3"))
+            #expect(await eventually(timeout: .seconds(30)) {
+                let keep = await status("keep"), flaky = await status("flaky")
+                return keep?.state?.running != nil && flaky?.state?.running != nil
+            })
+            let keep = try #require(await status("keep"))
+            let flakyID = try #require(await status("flaky")?.containerID?.replacingOccurrences(of: "runc://", with: ""))
+            task.cancel()
+            _ = await task.result
+
+            // No agent runs: the flaky container ends (it sees the file in its root filesystem) and its shim records the exit.
+            FileManager.default.createFile(atPath: scratch + "/state/containers/\(flakyID)/rootfs/tmp/stop", contents: nil)
+            #expect(await eventually(timeout: .seconds(10)) { FileManager.default.fileExists(atPath: scratch + "/state/containers/\(flakyID)/exit") })
+
+            let second = try OCIRuntime(configuration: runtimeConfiguration, images: store, logger: quietLogger)
+            last = second
+            let restarted = NodeAgent(client: client, configuration: configuration, runtime: second, imageService: second, logger: quietLogger)
+            let secondTask = Task { try await restarted.run() }
+            var flaky: CoreV1.ContainerStatus?
+            #expect(await eventually(timeout: .seconds(30)) {
+                flaky = await status("flaky")
+                return flaky?.restartCount == 1 && flaky?.state?.running != nil
+            }, "\(String(describing: flaky))")
+            #expect(flaky?.lastState?.terminated?.exitCode == 3 && flaky?.lastState?.terminated?.reason == "Error", "\(String(describing: flaky))")
+            #expect(flaky?.lastState?.terminated?.containerID == "runc://\(flakyID)")
+            let adopted = await status("keep")
+            #expect(adopted?.containerID == keep.containerID && adopted?.restartCount == 0 && adopted?.state?.running?.startedAt == keep.state?.running?.startedAt,
+                    "\(String(describing: adopted)) vs \(keep)")
+            let keepPod = try await client.get(CoreV1.Pod.self, name: "keep", namespace: "default")
+            #expect(keepPod.status?.phase == "Running" && keepPod.status?.conditions?.first { $0.type == "Ready" }?.status == "True")
+            let uid = try #require(keepPod.metadata?.uid)
+            #expect(try await second.listContainers(ContainerFilter(labelSelector: [AgentLabels.podUID: uid])).count == 1)
+
+            for name in ["keep", "flaky"] { try await client.delete(CoreV1.Pod.self, name: name, namespace: "default") }
+            #expect(await eventually(timeout: .seconds(30)) {
+                (try? await client.list(CoreV1.Pod.self, namespace: "default").items.isEmpty) ?? false
+            })
+            #expect(try await second.listContainers(ContainerFilter()).isEmpty)
+            secondTask.cancel()
+            _ = await secondTask.result
+        }
+        for sandbox in (try? await last.listPodSandboxes(PodSandboxFilter())) ?? [] {
+            try? await last.stopPodSandbox(sandbox.id, timeout: .zero)
+            try? await last.removePodSandbox(sandbox.id)
+        }
+        let runcList = try await Command.run(["runc", "--root", scratch + "/state/runtime", "list", "-q"], check: false)
+        #expect(runcList.stdout.isEmpty, "\(runcList.stdout)")
+        let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        #expect(!mounts.contains(scratch), "leftover mounts")
+        for controller in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
+            _ = rmdir("/sys/fs/cgroup/\(controller)\(cgroupParent)")
+        }
+        _ = rmdir("/sys/fs/cgroup/unified\(cgroupParent)")
+    }
 }

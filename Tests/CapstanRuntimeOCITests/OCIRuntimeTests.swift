@@ -16,6 +16,17 @@ struct OCIRuntimeTests {
         }
     }
 
+    @Test("conformance with crun", .enabled(if: canRunCrun, "needs crun and a cgroup layout crun accepts"),
+          arguments: ContainerRuntimeConformance.Case.allCases)
+    func conformanceWithCrun(_ testCase: ContainerRuntimeConformance.Case) async throws {
+        try await RuntimeFixture.withRuntime(binary: "crun") { runtime, scratch in
+            let fixture = ContainerRuntimeConformance.Fixture(
+                runtime: runtime, image: RuntimeFixture.image, commands: .busybox, logDirectory: scratch + "/logs"
+            )
+            try await ContainerRuntimeConformance.run(testCase, fixture)
+        }
+    }
+
     @Test("containers of a pod share its network, IPC and UTS namespaces; everything is cleaned up")
     func sharedNamespacesAndCleanup() async throws {
         try await RuntimeFixture.withRuntime { runtime, scratch in

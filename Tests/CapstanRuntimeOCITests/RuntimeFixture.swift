@@ -8,6 +8,14 @@ import Synchronization
 let canRunContainers = getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/bin/busybox")
     && ["/usr/sbin/runc", "/usr/bin/runc"].contains { FileManager.default.isExecutableFile(atPath: $0) }
 
+/// crun is installed and can make containers here: crun refuses the hybrid cgroup layout when
+/// the unified hierarchy has controllers ("cgroups in hybrid mode not supported").
+let canRunCrun: Bool = {
+    guard canRunContainers, FileManager.default.isExecutableFile(atPath: "/usr/bin/crun") else { return false }
+    let unified = (try? String(contentsOfFile: "/sys/fs/cgroup/unified/cgroup.controllers", encoding: .utf8)) ?? ""
+    return unified.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+}()
+
 enum RuntimeFixture {
     private static let images = Mutex<String?>(nil)
 
