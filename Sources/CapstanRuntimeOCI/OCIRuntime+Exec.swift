@@ -41,7 +41,7 @@ extension OCIRuntime {
             throw RuntimeError(.internalError, "exec in \(id): \(error)")
         }
         guard launchStatus == 0, let pid = Self.readPID(pidFile) else {
-            input.map { close($0.write) }
+            if let input { close(input.write) }
             close(out.read)
             close(err.read)
             return FailedExecSession(message: Self.runtimeError(runtimeLog) ?? "\(configuration.runtimeBinary) exec failed")
