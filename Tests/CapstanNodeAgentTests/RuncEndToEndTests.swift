@@ -17,15 +17,21 @@ private let canRunContainers = getuid() == 0 && FileManager.default.isExecutable
 /// logs through the agent, graceful deletion; everything (containers, netns, bridge, cgroups,
 /// directories) is removed afterwards.
 @Suite(.serialized, .enabled(if: canRunContainers)) struct RuncEndToEndTests {
-    @Test func busyboxPodRunsEndToEnd() async throws {
-        let tag = String(UInt32.random(in: 0..<UInt32.max), radix: 36)
-        let scratch = "/tmp/capstan-agent-e2e-\(tag)"
+    /// An image store under `scratch` holding the busybox test image (scripts/build-test-image.sh).
+    static func busyboxStore(_ scratch: String) async throws -> ImageStore {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("scripts/build-test-image.sh").path
         #expect(try await Command.run([script, scratch + "/image"]).status == 0)
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
         let store = try ImageStore(root: scratch + "/images")
         _ = try await store.importArchive(scratch + "/image/busybox-oci.tar")
+        return store
+    }
+
+    @Test func busyboxPodRunsEndToEnd() async throws {
+        let tag = String(UInt32.random(in: 0..<UInt32.max), radix: 36)
+        let scratch = "/tmp/capstan-agent-e2e-\(tag)"
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let store = try await Self.busyboxStore(scratch)
         let cgroupParent = "/capstan-agent-test-\(tag)"
         let runtime = try OCIRuntime(configuration: .init(runtimeBinary: "runc", stateRoot: scratch + "/state", cgroupParent: cgroupParent),
                                      images: store, logger: quietLogger)
@@ -102,12 +108,8 @@ private let canRunContainers = getuid() == 0 && FileManager.default.isExecutable
     @Test func restartedAgentAdoptsRunningContainersAndRestartsExitedOnes() async throws {
         let tag = String(UInt32.random(in: 0..<UInt32.max), radix: 36)
         let scratch = "/tmp/capstan-agent-adopt-\(tag)"
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("scripts/build-test-image.sh").path
-        #expect(try await Command.run([script, scratch + "/image"]).status == 0)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let store = try ImageStore(root: scratch + "/images")
-        _ = try await store.importArchive(scratch + "/image/busybox-oci.tar")
+        let store = try await Self.busyboxStore(scratch)
         let cgroupParent = "/capstan-agent-test-\(tag)"
         let runtimeConfiguration = OCIRuntime.Configuration(runtimeBinary: "runc", stateRoot: scratch + "/state", cgroupParent: cgroupParent)
         let first = try OCIRuntime(configuration: runtimeConfiguration, images: store, logger: quietLogger)
