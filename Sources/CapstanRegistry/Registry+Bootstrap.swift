@@ -54,6 +54,15 @@ extension Registry {
             _ = try await create(r, namespace: namespace, object: &object, options: WriteOptions())
         } catch let e where e.code == 409 {
             return
+        } catch {
+            // Servers sharing a store bootstrap at once: another may have created the object
+            // between the check and the create (the `kubernetes` Service then fails here on
+            // its cluster IP, which that create allocated). Its object is as good as ours.
+            for _ in 0..<20 {
+                if (try? await get(r, namespace: namespace, name: name)) != nil { return }
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+            throw error
         }
     }
 }

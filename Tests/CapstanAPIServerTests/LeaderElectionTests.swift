@@ -47,7 +47,13 @@ struct LeaderElectionTests {
             #expect(schedulers.count == 1 && managers.count == 1, "\(servers.map { $0.stdout + $0.stderr })")
             let leader = try #require(schedulers.first)
             let follower = try #require(servers.first { $0 !== leader })
-            let kubectl = Kubectl(kubeconfig: root + "/server-\(servers.firstIndex { $0 === follower }!)/kubeconfig", workDir: root)
+            // The follower may still be starting (under load it writes its kubeconfig and serves later).
+            let followerConfig = root + "/server-\(servers.firstIndex { $0 === follower }!)/kubeconfig"
+            let kubectl = Kubectl(kubeconfig: followerConfig, workDir: root)
+            #expect(await eventually(timeout: .seconds(30)) {
+                guard FileManager.default.fileExists(atPath: followerConfig) else { return false }
+                return (try? await kubectl.run("get", "--raw", "/readyz"))?.exitCode == 0
+            }, "\(follower.stdout + follower.stderr)")
             let holder = try await kubectl.ok("get", "lease", "-n", "kube-system", "kube-scheduler", "-o", "jsonpath={.spec.holderIdentity}")
             #expect(holder == identity(leader, leading: "kube-scheduler"))
 
