@@ -1,5 +1,5 @@
 // CRI log records and the rotated log file, in C for the shim. The Swift CRILogWriter and
-// ContainerLogFile are the reference: the same input (bytes, chunking and time) gives the
+// ContainerLogFile (in the runtime tests) are the reference: the same input (bytes, chunking and time) gives the
 // same records and the same rotation (CRILogFormatTests checks both side by side).
 #define _GNU_SOURCE
 #include "CCapstanShim.h"

@@ -4,7 +4,7 @@ import Synchronization
 import Glibc
 #endif
 
-/// A container's CRI log file, shared by its stdout and stderr readers. Records are appended
+/// The reference for the shim's C log writer (ShimLogFormatTests): a container's CRI log file, shared by its stdout and stderr readers. Records are appended
 /// whole; when the next record would pass `maxSize` the file is renamed to
 /// `<path>.<YYYYMMDD-hhmmss>` and a new one is started, keeping at most `maxFiles` files
 /// (the current one included), as the kubelet's containerLogMaxSize/MaxFiles do.

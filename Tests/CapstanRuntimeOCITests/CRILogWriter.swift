@@ -3,7 +3,7 @@ import Foundation
 
 typealias CRILogStream = CRILog.Stream
 
-/// Splits a byte stream into CRI log records: one `F` record per line, `P` records for
+/// The reference for the shim's C log writer (ShimLogFormatTests): splits a byte stream into CRI log records: one `F` record per line, `P` records for
 /// pieces of lines longer than `CRILog.maxRecordContent`; the unterminated tail at EOF is
 /// written as an `F` record.
 struct CRILogWriter {
