@@ -12,13 +12,13 @@ enum Informers {
         return [
             {
                 await watch(CoreV1.Node.self, "nodes", client, loop, logger, key: { key($0.metadata) },
-                            changed: { await loop.nodeChanged($0) }, deleted: { await loop.nodeDeleted($0) })
+                            changed: { loop.post(.nodeChanged($0)) }, deleted: { loop.post(.nodeDeleted($0)) })
             },
             {
                 // Terminal pods hold no resources; kube-scheduler leaves them out the same way.
                 await watch(CoreV1.Pod.self, "pods", client, loop, logger, fieldSelector: "status.phase!=Succeeded,status.phase!=Failed",
                             key: { SchedulerLoop.uid($0) },
-                            changed: { await loop.podChanged($0) }, deleted: { await loop.podDeleted($0) })
+                            changed: { loop.post(.podChanged($0)) }, deleted: { loop.post(.podDeleted($0)) })
             },
             {
                 await watch(CoreV1.Namespace.self, "namespaces", client, loop, logger, key: { key($0.metadata) },

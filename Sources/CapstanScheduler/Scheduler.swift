@@ -60,6 +60,8 @@ public final class Scheduler: Sendable {
         public var queuedPods = 0
         /// Binding requests sent and not answered yet.
         public var bindingsInFlight = 0
+        /// Pod events (adds, updates, deletes, relisted pods) the informer handed to the loop.
+        public var podEvents = 0
     }
 
     public let configuration: Configuration
@@ -176,12 +178,12 @@ public final class Scheduler: Sendable {
                 $0.scheduled += 1
                 $0.bindingTime += elapsed
             }
-            await loop.bindingFinished(task, error: nil)
+            loop.post(.bindingFinished(task, error: nil))
         } catch {
             if Task.isCancelled { return }
             stats.withLock { $0.bindingErrors += 1 }
             logger.debug("binding \(task.pod.key) to \(task.nodeName) failed: \(error)")
-            await loop.bindingFinished(task, error: "\(error)")
+            loop.post(.bindingFinished(task, error: "\(error)"))
         }
     }
 }

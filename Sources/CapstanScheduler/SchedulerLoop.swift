@@ -1,12 +1,27 @@
 import CapstanAPI
 import CapstanSchedulerFramework
+import Synchronization
 
 /// The one isolation domain of ``SchedulerCore``: informer events go in, the scheduling loop
 /// drains the queue, and decisions go out as writes for the binder and status workers.
+///
+/// Pod and node events and binding results are posted to an inbox without waiting for the
+/// actor, and the loop takes them all in before every scheduling cycle. Handing them over one
+/// actor call at a time let a busy loop starve the informers: each call waited for the loop to
+/// yield, so pods reached the queue a few hundred per second however fast they were created.
 actor SchedulerLoop {
+    enum Posted: Sendable {
+        case podChanged(CoreV1.Pod)
+        case podDeleted(CoreV1.Pod)
+        case nodeChanged(CoreV1.Node)
+        case nodeDeleted(CoreV1.Node)
+        case bindingFinished(SchedulerCore.BindingTask, error: String?)
+    }
+
     let core: SchedulerCore
-    private let scheduler: Scheduler
-    private let wake: AsyncStream<Void>.Continuation
+    nonisolated let scheduler: Scheduler
+    private nonisolated let wake: AsyncStream<Void>.Continuation
+    private nonisolated let inbox = Mutex<[Posted]>([])
     private let binds: AsyncStream<SchedulerCore.BindingTask>.Continuation
     private let writes: AsyncStream<StatusWrite>.Continuation
 
@@ -30,29 +45,27 @@ actor SchedulerLoop {
     /// Schedules whenever woken, until the wake stream ends.
     func schedulingLoop(_ signals: AsyncStream<Void>) async {
         for await _ in signals {
+            takeInbox()
             guard unsynced.isEmpty else { continue }
             var cycles = 0
-            var start = ContinuousClock.now
-            while !Task.isCancelled, let outcome = core.scheduleOne() {
+            var busy = Duration.zero
+            while !Task.isCancelled {
+                // What the informers and binders posted meanwhile counts for the next cycle.
+                takeInbox()
+                let start = ContinuousClock.now
+                guard let outcome = core.scheduleOne() else { break }
                 handle(outcome)
+                busy += ContinuousClock.now - start
                 cycles += 1
-                // Let informer events and binding results in now and then.
-                if cycles % 64 == 0 {
-                    record(since: start)
-                    await Task.yield()
-                    start = ContinuousClock.now
-                }
+                // Let the other calls (namespaces, priority classes, the tick) in now and then.
+                if cycles % 64 == 0 { await Task.yield() }
             }
-            record(since: start)
+            scheduler.stats.withLock { $0.schedulingTime += busy }
         }
     }
 
-    private func record(since start: ContinuousClock.Instant) {
-        let elapsed = ContinuousClock.now - start
-        scheduler.stats.withLock { $0.schedulingTime += elapsed }
-    }
-
     func tick() {
+        takeInbox()
         for outcome in core.tick() { handle(outcome) }
         let queued = core.queue.count
         scheduler.stats.withLock { $0.queuedPods = queued }
@@ -103,29 +116,63 @@ actor SchedulerLoop {
         return existing.status == c.status && existing.reason == c.reason && existing.message == c.message
     }
 
-    func bindingFinished(_ task: SchedulerCore.BindingTask, error: String?) {
-        if let error {
-            if let outcome = core.bindingFailed(task, message: error) { handle(outcome) }
-        } else {
-            core.bindingSucceeded(task)
-            event(task.pod, type: "Normal", reason: SchedulerCore.BindingTask.eventReason, message: task.eventMessage)
-        }
+    // MARK: Posted events
+
+    /// Queues `event` for the loop and wakes it; never waits.
+    nonisolated func post(_ event: Posted) {
+        inbox.withLock { $0.append(event) }
         wake.yield()
+    }
+
+    /// Applies everything posted so far, in order; returns how many.
+    @discardableResult
+    private func takeInbox() -> Int {
+        let posted = inbox.withLock { i -> [Posted] in
+            if i.isEmpty { return [] }
+            defer { i.removeAll(keepingCapacity: true) }
+            return i
+        }
+        guard !posted.isEmpty else { return 0 }
+        var podEvents = 0
+        for item in posted {
+            switch item {
+            case .podChanged(let pod):
+                podEvents += 1
+                podChanged(pod, uid: Self.uid(pod))
+            case .podDeleted(let pod):
+                podEvents += 1
+                core.deletePod(pods.removeValue(forKey: Self.uid(pod)) ?? pod)
+            case .nodeChanged(let node):
+                let name = node.metadata?.name ?? ""
+                if let old = nodes.updateValue(node, forKey: name) {
+                    core.updateNode(old: old, new: node)
+                } else {
+                    core.addNode(node)
+                }
+            case .nodeDeleted(let node):
+                core.deleteNode(nodes.removeValue(forKey: node.metadata?.name ?? "") ?? node)
+            case .bindingFinished(let task, let error):
+                if let error {
+                    if let outcome = core.bindingFailed(task, message: error) { handle(outcome) }
+                } else {
+                    core.bindingSucceeded(task)
+                    event(task.pod, type: "Normal", reason: SchedulerCore.BindingTask.eventReason, message: task.eventMessage)
+                }
+            }
+        }
+        if podEvents > 0 { scheduler.stats.withLock { $0.podEvents += podEvents } }
+        return posted.count
     }
 
     // MARK: Informer events
 
     func synced(_ informer: String) {
+        takeInbox()
         unsynced.remove(informer)
         if unsynced.isEmpty {
             scheduler.markSynced()
             wake.yield()
         }
-    }
-
-    func podChanged(_ pod: CoreV1.Pod) {
-        podChanged(pod, uid: Self.uid(pod))
-        wake.yield()
     }
 
     private func podChanged(_ pod: CoreV1.Pod, uid: String) {
@@ -136,28 +183,6 @@ actor SchedulerLoop {
         }
         let phase = pod.status?.phase
         if phase == "Succeeded" || phase == "Failed" { pods[uid] = nil }
-    }
-
-    func podDeleted(_ pod: CoreV1.Pod) {
-        let uid = Self.uid(pod)
-        core.deletePod(pods.removeValue(forKey: uid) ?? pod)
-        wake.yield()
-    }
-
-    func nodeChanged(_ node: CoreV1.Node) {
-        let name = node.metadata?.name ?? ""
-        if let old = nodes.updateValue(node, forKey: name) {
-            core.updateNode(old: old, new: node)
-        } else {
-            core.addNode(node)
-        }
-        wake.yield()
-    }
-
-    func nodeDeleted(_ node: CoreV1.Node) {
-        let name = node.metadata?.name ?? ""
-        core.deleteNode(nodes.removeValue(forKey: name) ?? node)
-        wake.yield()
     }
 
     func priorityClassesChanged(replacing list: [SchedulingV1.PriorityClass]? = nil, upsert: SchedulingV1.PriorityClass? = nil,

@@ -113,9 +113,9 @@ struct BenchSchedulerCommand: AsyncParsableCommand {
                 if scheduled >= pods { return ContinuousClock.now }
                 if timeline, ContinuousClock.now - lastPrint >= .seconds(1) {
                     lastPrint = ContinuousClock.now
-                    print(String(format: "  t=%.1fs bindings written %d, seen bound %d, queued %d, bindings in flight %d",
-                                 Percentile.ms(lastPrint - start) / 1000, scheduled, progress.boundCount, now.queuedPods,
-                                 now.bindingsInFlight))
+                    print(String(format: "  t=%.1fs created (seen by a watch) %d, scheduler pod events %d, bindings written %d, seen bound %d, queued %d, bindings in flight %d",
+                                 Percentile.ms(lastPrint - start) / 1000, progress.seenCount, now.podEvents - before.podEvents,
+                                 scheduled, progress.boundCount, now.queuedPods, now.bindingsInFlight))
                 }
                 try? await Task.sleep(for: .milliseconds(10))
             }

@@ -115,8 +115,10 @@ final class PodProgress: Sendable {
     private struct State {
         var bound: [ContinuousClock.Instant?]
         var running: [Bool]
+        var seen: [Bool]
         var boundCount = 0
         var runningCount = 0
+        var seenCount = 0
     }
 
     let prefix: String
@@ -126,11 +128,14 @@ final class PodProgress: Sendable {
     init(prefix: String, count: Int) {
         self.prefix = prefix
         self.count = count
-        state = Mutex(State(bound: Array(repeating: nil, count: count), running: Array(repeating: false, count: count)))
+        state = Mutex(State(bound: Array(repeating: nil, count: count), running: Array(repeating: false, count: count),
+                             seen: Array(repeating: false, count: count)))
     }
 
     var boundCount: Int { state.withLock { $0.boundCount } }
     var runningCount: Int { state.withLock { $0.runningCount } }
+    /// Pods this watch has seen at all (created).
+    var seenCount: Int { state.withLock { $0.seenCount } }
     var boundTimes: [ContinuousClock.Instant?] { state.withLock { $0.bound } }
 
     func watch(_ client: APIClient) async {
@@ -153,6 +158,10 @@ final class PodProgress: Sendable {
         let running = pod["status"]?["phase"]?.stringValue == "Running"
         let now = ContinuousClock.now
         state.withLock { s in
+            if !s.seen[i] {
+                s.seen[i] = true
+                s.seenCount += 1
+            }
             if bound, s.bound[i] == nil {
                 s.bound[i] = now
                 s.boundCount += 1
