@@ -27,3 +27,24 @@ struct ProcessCPU: Sendable {
         return (user + system) / ticks
     }
 }
+
+/// Busy CPU time of the whole machine (every core, user + system + interrupts), from
+/// `/proc/stat`: what a benchmark's helpers (OCI runtimes, `ip`, shims) cost besides the
+/// processes it can name.
+enum MachineCPU {
+    /// Busy CPU seconds since boot, or nil where `/proc/stat` cannot be read.
+    static func busySeconds() -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+              let line = text.split(separator: "\n").first, line.hasPrefix("cpu ") else { return nil }
+        // user nice system idle iowait irq softirq steal ...
+        let values = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard values.count >= 8 else { return nil }
+        let busy = values[0] + values[1] + values[2] + values[5] + values[6] + values[7]
+        #if canImport(Glibc)
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        #else
+        let ticks = 100.0
+        #endif
+        return busy / ticks
+    }
+}

@@ -84,7 +84,10 @@ actor PodWorker {
             var finished = false
             for action in plan.actions {
                 if Task.isCancelled { return }
+                let started = ContinuousClock.now
                 if await perform(action, state: state) { finished = true }
+                context.logger.debug("performed \(action)", metadata: ["pod": "\(namespace)/\(name)", "ms": "\(Self.ms(since: started))",
+                                                                      "at": "\(Self.stamp())"])
             }
             if finished { return }
             let after = plan.actions.contains(where: { if case .probe = $0 { false } else { true } }) ? try? await observe() : state
@@ -130,8 +133,11 @@ actor PodWorker {
         guard status != lastWritten else { return }
         recordBackOffs(status)
         do {
+            let started = ContinuousClock.now
             let updated = try await context.client.patch(CoreV1.Pod.self, name: name, namespace: namespace,
                                                           .merge(.object(["status": try .encoding(status)])), subresource: "status")
+            context.logger.debug("wrote status", metadata: ["pod": "\(namespace)/\(name)", "phase": "\(status.phase ?? "")",
+                                                            "ms": "\(Self.ms(since: started))", "at": "\(Self.stamp())"])
             lastWritten = updated.status
             pod.status = updated.status
             if pod.metadata?.deletionTimestamp == nil { pod.metadata = updated.metadata }
@@ -386,6 +392,14 @@ actor PodWorker {
         }
         return (configMaps, secrets)
     }
+
+    static func ms(since start: ContinuousClock.Instant) -> Int {
+        let d = ContinuousClock.now - start
+        return Int(d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000)
+    }
+
+    /// Wall-clock seconds with milliseconds, for debug timelines.
+    static func stamp() -> String { String(format: "%.3f", Date().timeIntervalSince1970) }
 
     static func defaultPullPolicy(_ image: String) -> String {
         if image.contains("@") { return "IfNotPresent" }
