@@ -56,9 +56,11 @@ extension OCIRuntime {
             markStartFailed(id, message: message)
             throw RuntimeError(.startFailed, message)
         }
+        let process = ContainerProcess.open(pid: pid, cgroupsPath: container.cgroupsPath)
         state.withLock { state in
             state.containers[id]?.status.state = .running
             state.containers[id]?.status.pid = pid
+            state.containers[id]?.process = process
             state.containers[id]?.status.startedAt = Date()
             state.containers[id]?.starting = false
         }
@@ -71,7 +73,7 @@ extension OCIRuntime {
         let start = try? await Subprocess.run(runtimeCommand(["--log", runtimeLog, "--log-format", "json", "start", id]))
         if start?.status != 0 {
             let message = Self.runtimeError(runtimeLog) ?? start?.stderrText ?? "\(configuration.runtimeBinary) start failed"
-            kill(pid, SIGKILL)
+            process?.signal(SIGKILL)
             await waitForExit(id, timeout: .seconds(10))
             state.withLock { state in
                 state.containers[id]?.status.reason = "StartError"
@@ -83,15 +85,16 @@ extension OCIRuntime {
     }
 
     public func stopContainer(_ id: String, timeout: Duration) async throws {
-        guard let (pid, signal) = state.withLock({ state -> (Int32, Int32)? in
-            guard let container = state.containers[id], container.status.state == .running, let pid = container.status.pid else { return nil }
-            return (pid, container.stopSignal)
+        guard let (process, signal) = state.withLock({ state -> (ContainerProcess?, Int32)? in
+            guard let container = state.containers[id], container.status.state == .running else { return nil }
+            return (container.process, container.stopSignal)
         }) else { return }
+        // Without a process the init had already exited when it was to be opened: its shim reports it.
         if timeout > .zero {
-            kill(pid, signal)
+            process?.signal(signal)
             if await waitForExit(id, timeout: timeout) { return }
         }
-        kill(pid, SIGKILL)
+        process?.signal(SIGKILL)
         guard await waitForExit(id, timeout: .seconds(30)) else {
             throw RuntimeError(.timeout, "container \(id) did not exit after SIGKILL")
         }

@@ -129,6 +129,9 @@ extension OCIRuntime {
                                 at: Date())
                 return false
             }
+            if let pid = container.status.pid {
+                container.process = ContainerProcess.open(pid: pid, cgroupsPath: container.cgroupsPath)
+            }
             return true
         default:
             if container.status.state == .running, let exit = Shim.readExit(bundle: container.bundle) {
@@ -155,6 +158,7 @@ extension OCIRuntime {
         if container.status.startedAt == nil { container.status.startedAt = date }
         container.status.finishedAt = date
         container.status.pid = nil
+        container.process = nil
     }
 
     /// `status` from the OCI runtime's `state` (created, running, stopped), nil when it does not know the container.

@@ -82,6 +82,9 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
         var cgroupsPath: String
         var stopSignal: Int32
         var diffIDs: [ContentDigest]
+        /// The running init, signalled through its pidfd (nil before it runs, after it exited, or
+        /// when it was gone before it could be opened).
+        var process: ContainerProcess?
         var starting = false
         var exitWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
     }
