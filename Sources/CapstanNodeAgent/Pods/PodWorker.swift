@@ -29,7 +29,12 @@ actor PodWorker {
     private var removed = false
     private var planner: PodPlanner
     private var podIP: String?
+    /// The status the API last confirmed.
     private var lastWritten: CoreV1.PodStatus?
+    /// The newest status handed to the writer (written, in flight or pending).
+    private var lastQueued: CoreV1.PodStatus?
+    private var pendingStatus: CoreV1.PodStatus?
+    private var writingStatus = false
     private let wakeup = Wakeup()
     let uid: String
 
@@ -39,6 +44,7 @@ actor PodWorker {
         uid = pod.metadata?.uid ?? ""
         planner = PodPlanner(startTime: pod.status?.startTime?.date)
         lastWritten = pod.status
+        lastQueued = pod.status
         if pod.spec?.hostNetwork == true { podIP = context.hostIP } else { podIP = context.network?.address(podUID: uid) }
     }
 
@@ -91,7 +97,7 @@ actor PodWorker {
             }
             if finished { return }
             let after = plan.actions.contains(where: { if case .probe = $0 { false } else { true } }) ? try? await observe() : state
-            if !removed { await writeStatus(runtime: after ?? state) }
+            if !removed { writeStatus(runtime: after ?? state) }
             if !plan.actions.isEmpty && plan.actions.allSatisfy({ if case .probe = $0 { false } else { true } }) {
                 continue
             }
@@ -127,24 +133,43 @@ actor PodWorker {
         return try await PodRuntimeState(sandboxes: sandboxes, containers: containers)
     }
 
-    private func writeStatus(runtime state: PodRuntimeState) async {
+    /// Hands the pod's current status to the status writer when it changed. The write runs
+    /// beside the worker, as kubelet's status manager does: the next action (starting the
+    /// container after its sandbox) does not wait for the API, and statuses that pile up while
+    /// a write is in flight collapse into the newest.
+    private func writeStatus(runtime state: PodRuntimeState) {
         let builder = PodStatusBuilder(runtimeName: context.runtimeName, hostIP: context.hostIP, podIPs: podIP.map { [$0] } ?? [])
         let status = builder.status(pod: pod, runtime: state, planner: planner, now: context.configuration.clock.now())
-        guard status != lastWritten else { return }
+        guard status != lastQueued else { return }
         recordBackOffs(status)
-        do {
-            let started = ContinuousClock.now
-            let updated = try await context.client.patch(CoreV1.Pod.self, name: name, namespace: namespace,
-                                                          .merge(.object(["status": try .encoding(status)])), subresource: "status")
-            context.logger.debug("wrote status", metadata: ["pod": "\(namespace)/\(name)", "phase": "\(status.phase ?? "")",
-                                                            "ms": "\(Self.ms(since: started))", "at": "\(Self.stamp())"])
-            lastWritten = updated.status
-            pod.status = updated.status
-            if pod.metadata?.deletionTimestamp == nil { pod.metadata = updated.metadata }
-        } catch let error as APIError where error.code == 404 {
-            markRemoved()
-        } catch {
-            context.logger.warning("writing pod status failed", metadata: ["pod": "\(namespace)/\(name)", "error": "\(error)"])
+        lastQueued = status
+        pendingStatus = status
+        guard !writingStatus else { return }
+        writingStatus = true
+        Task { await self.flushStatus() }
+    }
+
+    /// Writes the newest pending status until none is left.
+    private func flushStatus() async {
+        defer { writingStatus = false }
+        while let status = pendingStatus, !removed {
+            pendingStatus = nil
+            do {
+                let started = ContinuousClock.now
+                let updated = try await context.client.patch(CoreV1.Pod.self, name: name, namespace: namespace,
+                                                              .merge(.object(["status": try .encoding(status)])), subresource: "status")
+                context.logger.debug("wrote status", metadata: ["pod": "\(namespace)/\(name)", "phase": "\(status.phase ?? "")",
+                                                                "ms": "\(Self.ms(since: started))", "at": "\(Self.stamp())"])
+                lastWritten = updated.status
+                pod.status = updated.status
+                if pod.metadata?.deletionTimestamp == nil { pod.metadata = updated.metadata }
+            } catch let error as APIError where error.code == 404 {
+                markRemoved()
+            } catch {
+                context.logger.warning("writing pod status failed", metadata: ["pod": "\(namespace)/\(name)", "error": "\(error)"])
+                // Not written: the next sync writes it again (unless a newer one is already pending).
+                if pendingStatus == nil { lastQueued = lastWritten }
+            }
         }
     }
 
@@ -336,9 +361,9 @@ actor PodWorker {
         events.record(EventRecord(involvedObject: reference, type: type, reason: reason, message: message))
     }
 
-    /// BackOff events when a container enters a back-off the last written status did not show.
+    /// BackOff events when a container enters a back-off the last queued status did not show.
     private func recordBackOffs(_ status: CoreV1.PodStatus) {
-        let before = Dictionary(((lastWritten?.containerStatuses ?? []) + (lastWritten?.initContainerStatuses ?? []))
+        let before = Dictionary(((lastQueued?.containerStatuses ?? []) + (lastQueued?.initContainerStatuses ?? []))
             .map { ($0.name, $0.state?.waiting?.reason) }, uniquingKeysWith: { a, _ in a })
         for container in (status.containerStatuses ?? []) + (status.initContainerStatuses ?? []) {
             let reason = container.state?.waiting?.reason
