@@ -1,6 +1,6 @@
 // CRI log records and the rotated log file, in C for the shim. The Swift CRILogWriter and
 // ContainerLogFile (in the runtime tests) are the reference: the same input (bytes, chunking and time) gives the
-// same records and the same rotation (CRILogFormatTests checks both side by side).
+// same records and the same rotation (ShimLogFormatTests checks both side by side).
 #define _GNU_SOURCE
 #include "CCapstanShim.h"
 
@@ -44,12 +44,24 @@ void capstan_log_file_close(capstan_log_file *file) {
     file->fd = -1;
 }
 
-static int compare_names(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+/// Rotated files are `<path>.<YYYYMMDD-hhmmss>` or, after the first in a second,
+/// `<path>.<YYYYMMDD-hhmmss>-N`: these compare the part after `<path>.` by time, then by N
+/// as a number (`-10` after `-9`).
+static long rotation_suffix(const char *tail) {
+    return strlen(tail) > 15 && tail[15] == '-' ? strtol(tail + 16, NULL, 10) : 0;
 }
 
-/// Renames the file to `<path>.<YYYYMMDD-hhmmss>` (UTC, `-N` added if taken), removes the
-/// oldest rotated files beyond `max_files - 1`, and starts a new file.
+static int compare_rotations(const void *a, const void *b) {
+    const char *x = *(char *const *)a, *y = *(char *const *)b;
+    int by_time = strncmp(x, y, 15);
+    if (by_time != 0) return by_time;
+    long sx = rotation_suffix(x), sy = rotation_suffix(y);
+    return sx < sy ? -1 : sx > sy ? 1 : strcmp(x, y);
+}
+
+/// Renames the file to `<path>.<YYYYMMDD-hhmmss>` (UTC; `-N`, one more than the highest of
+/// that second, when the second has one already), removes the oldest rotated files beyond
+/// `max_files - 1`, and starts a new file.
 static void rotate(capstan_log_file *file) {
     if (file->fd >= 0) close(file->fd);
     char stamp[32];
@@ -57,12 +69,6 @@ static void rotate(capstan_log_file *file) {
     struct tm parts;
     gmtime_r(&now, &parts);
     strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &parts);
-    char target[4200];
-    snprintf(target, sizeof target, "%s.%s", file->path, stamp);
-    for (int suffix = 1; access(target, F_OK) == 0; suffix++) {
-        snprintf(target, sizeof target, "%s.%s-%d", file->path, stamp, suffix);
-    }
-    rename(file->path, target);
 
     char directory[4096];
     snprintf(directory, sizeof directory, "%s", file->path);
@@ -75,34 +81,50 @@ static void rotate(capstan_log_file *file) {
         snprintf(directory, sizeof directory, ".");
     }
     size_t base_length = strlen(base);
+    // The rotated files there, by the part after `<base>.`, plus room for the new one.
+    char **tails = NULL;
+    size_t count = 0, capacity = 0;
+    long highest = -1;
     DIR *listing = opendir(directory);
     if (listing) {
-        char **names = NULL;
-        size_t count = 0, capacity = 0;
         struct dirent *entry;
         while ((entry = readdir(listing))) {
             if (strncmp(entry->d_name, base, base_length) != 0 || entry->d_name[base_length] != '.') continue;
-            if (count == capacity) {
+            if (count + 1 >= capacity) {
                 capacity = capacity ? capacity * 2 : 8;
-                char **grown = realloc(names, capacity * sizeof *names);
+                char **grown = realloc(tails, capacity * sizeof *tails);
                 if (!grown) break;
-                names = grown;
+                tails = grown;
             }
-            names[count] = strdup(entry->d_name);
-            if (names[count]) count++;
+            const char *tail = entry->d_name + base_length + 1;
+            if (strncmp(tail, stamp, 15) == 0 && (tail[15] == 0 || tail[15] == '-')) {
+                long suffix = rotation_suffix(tail);
+                if (suffix > highest) highest = suffix;
+            }
+            tails[count] = strdup(tail);
+            if (tails[count]) count++;
         }
         closedir(listing);
-        qsort(names, count, sizeof *names, compare_names);
+    }
+    char target[4200];
+    if (highest < 0) snprintf(target, sizeof target, "%s.%s", file->path, stamp);
+    else snprintf(target, sizeof target, "%s.%s-%ld", file->path, stamp, highest + 1);
+    if (rename(file->path, target) == 0 && tails && count < capacity) {
+        tails[count] = strdup(target + strlen(file->path) + 1);
+        if (tails[count]) count++;
+    }
+    if (tails) {
+        qsort(tails, count, sizeof *tails, compare_rotations);
         size_t keep = (size_t)(file->max_files - 1);
         for (size_t i = 0; i < count; i++) {
             if (i + keep < count) {
                 char old[8300];
-                snprintf(old, sizeof old, "%s/%s", directory, names[i]);
+                snprintf(old, sizeof old, "%s/%s.%s", directory, base, tails[i]);
                 unlink(old);
             }
-            free(names[i]);
+            free(tails[i]);
         }
-        free(names);
+        free(tails);
     }
     file->fd = open_log(file->path);
     file->size = 0;

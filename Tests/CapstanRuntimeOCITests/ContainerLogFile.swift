@@ -58,18 +58,22 @@ final class ContainerLogFile: Sendable {
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyyMMdd-HHmmss"
-        var target = path + "." + formatter.string(from: Date())
-        var suffix = 1
-        while FileManager.default.fileExists(atPath: target) {
-            target = path + "." + formatter.string(from: Date()) + "-\(suffix)"
-            suffix += 1
-        }
-        rename(path, target)
+        let stamp = formatter.string(from: Date())
         let directory = (path as NSString).deletingLastPathComponent
         let base = (path as NSString).lastPathComponent + "."
-        let rotated = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix(base) }.sorted()
-        for old in rotated.dropLast(maxFiles - 1) {
-            try? FileManager.default.removeItem(atPath: directory + "/" + old)
+        // The part after `<base>.`: time, then the -N suffix as a number.
+        func order(_ tail: String) -> (String, Int) {
+            let time = String(tail.prefix(15))
+            let rest = tail.dropFirst(15)
+            return (time, rest.first == "-" ? Int(rest.dropFirst()) ?? 0 : 0)
+        }
+        var tails = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix(base) }
+            .map { String($0.dropFirst(base.count)) }
+        let highest = tails.filter { order($0).0 == stamp }.map { order($0).1 }.max()
+        let tail = highest.map { stamp + "-\($0 + 1)" } ?? stamp
+        if rename(path, path + "." + tail) == 0 { tails.append(tail) }
+        for old in tails.sorted(by: { order($0) < order($1) }).dropLast(maxFiles - 1) {
+            try? FileManager.default.removeItem(atPath: directory + "/" + base + old)
         }
         state.fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
         state.size = 0

@@ -73,6 +73,17 @@ struct ShimLogFormatTests {
         // Rotated names carry the time of rotation (with -N when several fall in one second): compare contents in order.
         #expect(cFiles.map(\.1) == swiftFiles.map(\.1))
         #expect(cFiles.map(\.1).allSatisfy { $0.count <= 150 })
+        // The files kept are the newest: the rotated ones in the order of their names (time, then
+        // -N as a number), then the current file, end the stream as written, with nothing missing.
+        func order(_ name: String) -> (String, Int) {
+            let tail = name.dropFirst("0.log.".count)
+            let rest = tail.dropFirst(15)
+            return (String(tail.prefix(15)), rest.first == "-" ? Int(rest.dropFirst()) ?? 0 : 0)
+        }
+        let rotated = cFiles.filter { $0.0 != "0.log" }.sorted { order($0.0) < order($1.0) }
+        let kept = (rotated + cFiles.filter { $0.0 == "0.log" }).reduce(Data()) { $0 + $1.1 }
+        let written = Data(records.joined())
+        #expect(written.count >= kept.count && written.suffix(kept.count) == kept, "kept \(kept.count) bytes are not the last ones written")
     }
 
     /// What the C writer writes to a log file for the chunks.
