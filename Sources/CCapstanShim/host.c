@@ -15,6 +15,9 @@
 #define SYS_pidfd_send_signal 424
 #endif
 
+#ifndef TMPFS_MAGIC
+#define TMPFS_MAGIC 0x01021994
+#endif
 #ifndef NSFS_MAGIC
 #define NSFS_MAGIC 0x6e736673
 #endif
@@ -22,6 +25,12 @@
 int capstan_is_namespace_file(const char *path) {
     struct statfs info;
     return statfs(path, &info) == 0 && info.f_type == NSFS_MAGIC;
+}
+
+int capstan_is_tmpfs(const char *path) {
+    struct statfs info;
+    if (statfs(path, &info) != 0) return -errno;
+    return info.f_type == TMPFS_MAGIC;
 }
 
 int capstan_open_directory_path(const char *path) {

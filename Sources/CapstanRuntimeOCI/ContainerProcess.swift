@@ -40,7 +40,7 @@ final class ContainerProcess: Sendable {
 
     /// Whether `/proc/<pid>/cgroup` puts the process at `cgroupsPath` (in any hierarchy).
     static func isIn(pid: Int32, cgroupsPath: String) -> Bool {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8) else { return false }
+        guard let text = ProcFile.read("/proc/\(pid)/cgroup") else { return false }
         return text.split(separator: "\n").contains { $0.hasSuffix(":" + cgroupsPath) }
     }
 

@@ -117,7 +117,7 @@ extension OCIRuntime {
         // still write a record or an exit file into it while it goes.
         for attempt in 0 ..< 5 {
             do {
-                try FileManager.default.removeItem(atPath: container.bundle)
+                try removeBundle(id, bundle: container.bundle)
                 break
             } catch {
                 guard FileManager.default.fileExists(atPath: container.bundle), attempt < 4 else { break }

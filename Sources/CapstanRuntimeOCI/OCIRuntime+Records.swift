@@ -94,7 +94,7 @@ extension OCIRuntime {
                 // Its creation did not finish, or its sandbox was removed: finish removing it.
                 if Shim.isRunning(bundle: bundle) == true { _ = try? Subprocess.runSynchronously(runtimeCommand(["delete", "--force", id])) }
                 HostOps.unmount(bundle + "/rootfs")
-                try? fm.removeItem(atPath: bundle)
+                try? removeBundle(id, bundle: bundle)
                 continue
             }
             var container = Container(status: record.status, config: record.config, bundle: bundle, cgroupsPath: record.cgroupsPath,
@@ -102,6 +102,12 @@ extension OCIRuntime {
             if recover(&container) { watch.append(id) }
             containers[id] = container
             sandboxes[record.status.sandboxID]?.containers.insert(id)
+        }
+        // Writable layers of containers with no record (their state went with a reboot's /run).
+        if let layerRoot = configuration.writableLayerRoot {
+            for id in (try? fm.contentsOfDirectory(atPath: layerRoot)) ?? [] where containers[id] == nil {
+                try? fm.removeItem(atPath: layerRoot + "/" + id)
+            }
         }
         state.withLock { state in
             state.sandboxes = sandboxes

@@ -38,8 +38,12 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
     public struct Configuration: Sendable {
         /// `runc` or `crun` (a name on PATH or a path).
         public var runtimeBinary: String
-        /// Bundles, namespace files and the OCI runtime's own state (`--root`).
+        /// Bundles, namespace files, records and the OCI runtime's own state (`--root`): state
+        /// that lives as long as the containers, so a tmpfs (`/run`) serves, as containerd's does.
         public var stateRoot: String
+        /// Where the containers' writable layers (overlay upper and work directories) go, one
+        /// directory per container: on disk, beside images and logs. nil: inside each bundle.
+        public var writableLayerRoot: String?
         /// Parent cgroup (cgroupfs path) of containers whose sandbox names none.
         public var cgroupParent: String
         /// Clamp negative oomScoreAdj to 0 (needed without CAP_SYS_RESOURCE).
@@ -54,10 +58,11 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
         public init(
             runtimeBinary: String = "runc", stateRoot: String = "/run/capstan", cgroupParent: String = "/capstan",
             clampOOMScoreAdj: Bool = true, containerLogMaxSize: Int64 = 10 << 20, containerLogMaxFiles: Int = 5,
-            shimBinary: String? = nil
+            shimBinary: String? = nil, writableLayerRoot: String? = nil
         ) {
             self.runtimeBinary = runtimeBinary
             self.stateRoot = stateRoot
+            self.writableLayerRoot = writableLayerRoot
             self.cgroupParent = cgroupParent
             self.clampOOMScoreAdj = clampOOMScoreAdj
             self.containerLogMaxSize = containerLogMaxSize
@@ -117,17 +122,31 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
         guard HostOps.becomeSubreaper() else {
             throw RuntimeError(.internalError, "prctl(PR_SET_CHILD_SUBREAPER) failed: \(String(cString: strerror(errno)))")
         }
-        for directory in ["sandboxes", "containers", "runtime"] {
+        for directory in ["sandboxes", "containers", "runtime"].map({ configuration.stateRoot + "/" + $0 }) + [configuration.writableLayerRoot].compactMap({ $0 }) {
             do {
-                try FileManager.default.createDirectory(atPath: configuration.stateRoot + "/" + directory, withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             } catch {
-                throw RuntimeError(.internalError, "cannot create \(configuration.stateRoot)/\(directory): \(error)")
+                throw RuntimeError(.internalError, "cannot create \(directory): \(error)")
             }
         }
         for id in restore() { watchAdopted(id) }
     }
 
     var runtimeRoot: String { configuration.stateRoot + "/runtime" }
+
+    /// The directory holding container `id`'s overlay upper and work directories.
+    func writableLayer(_ id: String) -> String {
+        configuration.writableLayerRoot.map { $0 + "/" + id } ?? configuration.stateRoot + "/containers/" + id
+    }
+
+    /// Removes a container's bundle and, where it lives apart, its writable layer.
+    func removeBundle(_ id: String, bundle: String) throws {
+        try FileManager.default.removeItem(atPath: bundle)
+        if configuration.writableLayerRoot != nil {
+            let layer = writableLayer(id)
+            if FileManager.default.fileExists(atPath: layer) { try FileManager.default.removeItem(atPath: layer) }
+        }
+    }
 
     func runtimeCommand(_ arguments: [String]) -> [String] {
         [configuration.runtimeBinary, "--root", runtimeRoot] + arguments
@@ -299,13 +318,14 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
             throw error
         }
         do {
-            try HostOps.mountOverlay(layers: layers, upper: bundle + "/upper", work: bundle + "/work", target: bundle + "/rootfs")
+            let layer = writableLayer(id)
+            try HostOps.mountOverlay(layers: layers, upper: layer + "/upper", work: layer + "/work", target: bundle + "/rootfs")
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.withoutEscapingSlashes]
             try encoder.encode(spec).write(to: URL(fileURLWithPath: bundle + "/config.json"))
         } catch {
             HostOps.unmount(bundle + "/rootfs")
-            try? FileManager.default.removeItem(atPath: bundle)
+            try? removeBundle(id, bundle: bundle)
             throw (error as? RuntimeError) ?? RuntimeError(.createFailed, "writing the bundle \(bundle): \(error)")
         }
         let status = ContainerStatus(
@@ -322,7 +342,7 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
         }
         guard inserted else {
             HostOps.unmount(bundle + "/rootfs")
-            try? FileManager.default.removeItem(atPath: bundle)
+            try? removeBundle(id, bundle: bundle)
             throw RuntimeError(.failedPrecondition, "pod sandbox \(sandboxID) stopped while the container was created")
         }
         persistContainer(id)

@@ -22,8 +22,11 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: "OCI runtime: runc or crun (a name on PATH or a path).")
     var runtime = "runc"
 
-    @Option(name: .long, help: "Directory for images, pod directories, logs and IP allocations.")
+    @Option(name: .long, help: "Directory for images, pod directories, logs, IP allocations and containers' writable layers.")
     var root = "/var/lib/capstan/agent"
+
+    @Option(name: .long, help: "Directory for the runtime's state (bundles, records, namespaces), on a tmpfs the agent mounts (default: <root>/state).")
+    var stateDir: String?
 
     @Option(name: .long, help: "Pod CIDR used when the Node has no spec.podCIDR.")
     var podCIDR = "10.42.0.0/24"
@@ -54,9 +57,10 @@ struct AgentCommand: AsyncParsableCommand {
         }
         let name = nodeName ?? AgentCommand.defaultNodeName()
         let client = try APIClient(configuration: clientConfiguration, logger: logger)
+        let stateDirectory = stateDir ?? root + "/state"
         let agent = try AgentCommand.makeOCIAgent(
             client: client, caPEM: clientConfiguration.certificateAuthorityPEM, nodeName: name, root: root,
-            runtimeBinary: runtime, port: port, insecureRegistries: insecureRegistries, podCIDR: podCIDR,
+            stateDirectory: stateDirectory, runtimeBinary: runtime, port: port, insecureRegistries: insecureRegistries, podCIDR: podCIDR,
             network: .bridge(name: bridge), stopPodsOnExit: stopPodsOnExit, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [.init(service: AgentService(agent: agent))],
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -65,6 +69,7 @@ struct AgentCommand: AsyncParsableCommand {
         fflush(nil)
         try await group.run()
         await client.shutdown()
+        StateMount.release(stateDirectory)
     }
 }
 
@@ -75,15 +80,18 @@ extension AgentCommand {
     }
 
     /// A node agent running pods with an OCI runtime (runc/crun) from an image store under
-    /// `root`, serving logs on a self-signed endpoint that trusts the cluster CA's clients.
+    /// `root`, its state on a tmpfs at `stateDirectory` (release it with `StateMount.release` once the agent ended), serving logs on a self-signed endpoint that trusts the cluster CA's clients.
     /// `capstan agent` and `capstan up` both make theirs here.
-    static func makeOCIAgent(client: APIClient, caPEM: [UInt8]?, nodeName: String, root: String, runtimeBinary: String,
+    static func makeOCIAgent(client: APIClient, caPEM: [UInt8]?, nodeName: String, root: String, stateDirectory: String, runtimeBinary: String,
                              port: Int, insecureRegistries: String, podCIDR: String, network: NodeAgentConfiguration.Network,
                              stopPodsOnExit: Bool, logger: Logger) throws -> NodeAgent {
         let facts = HostFacts.probe(rootDirectory: "/", runtimeVersion: "")
         let images = try ImageStore(root: root + "/images",
                                     plainHTTPRegistries: Set(insecureRegistries.split(separator: ",").map(String.init)), logger: logger)
-        let oci = try OCIRuntime(configuration: .init(runtimeBinary: runtimeBinary, stateRoot: root + "/runtime"), images: images, logger: logger)
+        try StateMount.prepare(stateDirectory)
+        let oci = try OCIRuntime(configuration: .init(runtimeBinary: runtimeBinary, stateRoot: stateDirectory,
+                                                      writableLayerRoot: root + "/containers"),
+                                 images: images, logger: logger)
         let server = try AgentServerConfiguration.selfSigned(
             nodeName: nodeName, ipAddresses: [facts.internalIP, "127.0.0.1"], port: port,
             clientCAPEM: caPEM.map { String(decoding: $0, as: UTF8.self) })

@@ -4,6 +4,7 @@ import CapstanAPIServer
 import CapstanClient
 import CapstanNodeAgent
 import CapstanNodeSimulator
+import CapstanRuntimeOCI
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -154,6 +155,7 @@ struct UpCommand: AsyncParsableCommand {
         guard entries.allSatisfy({ ours.contains($0) }) else {
             throw ValidationError("--reset: \(path) holds files Capstan did not make (\(entries.filter { !ours.contains($0) }.sorted().joined(separator: ", "))); not removing it")
         }
+        StateMount.discard(path + "/agent/state")
         try fm.removeItem(atPath: path)
     }
 
@@ -185,9 +187,11 @@ struct UpCommand: AsyncParsableCommand {
             let simulator = NodeSimulator(client: client, configuration: .init(nodeCount: 1, namePrefix: name + "-sim-"), logger: logger)
             try await simulator.run()
         case .oci(let binary):
+            let stateDirectory = dataDirectory + "/agent/state"
+            defer { StateMount.release(stateDirectory) }
             let agent = try AgentCommand.makeOCIAgent(
                 client: client, caPEM: clientConfiguration.certificateAuthorityPEM, nodeName: name, root: dataDirectory + "/agent",
-                runtimeBinary: binary, port: agentPort, insecureRegistries: insecureRegistries, podCIDR: podCIDR,
+                stateDirectory: stateDirectory, runtimeBinary: binary, port: agentPort, insecureRegistries: insecureRegistries, podCIDR: podCIDR,
                 network: .bridge(name: bridge, namespacePrefix: bridge + "-"), stopPodsOnExit: true, logger: logger)
             try await agent.run()
         }

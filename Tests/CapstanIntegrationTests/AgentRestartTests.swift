@@ -50,7 +50,7 @@ struct AgentRestartTests {
             #expect(containerID.hasPrefix("runc://"))
             #expect(await k.eventually("logs", "ticker") { $0.contains("tick 3") })
             let id = String(containerID.dropFirst("runc://".count))
-            let shimPID = try #require(Int32((try? String(contentsOfFile: setup.dataDirectory + "/agent/runtime/containers/\(id)/shim.pid",
+            let shimPID = try #require(Int32((try? String(contentsOfFile: setup.dataDirectory + "/agent/state/containers/\(id)/shim.pid",
                                                                   encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
 
             // The agent dies at once; its containers are left to their shims.

@@ -95,13 +95,14 @@ final class IntegrationSetup: @unchecked Sendable {
 
     /// Container IDs runc still knows in this cluster's runtime root.
     func runningContainers() -> [String] {
-        let out = (try? capture("runc", ["--root", dataDirectory + "/agent/runtime/runtime", "list", "-q"])) ?? ""
+        let out = (try? capture("runc", ["--root", dataDirectory + "/agent/state/runtime", "list", "-q"])) ?? ""
         return out.split(separator: "\n").map(String.init)
     }
 
     /// Mount points under the root directory.
     func leftoverMounts() -> [String] {
-        let info = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        // Through cat: Foundation reads only the first 4 KB of a /proc file (its size reads as 0).
+        let info = (try? capture("cat", ["/proc/self/mountinfo"])) ?? ""
         return info.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: " ")
             return fields.count > 4 && fields[4].hasPrefix(root) ? String(fields[4]) : nil
@@ -120,7 +121,7 @@ final class IntegrationSetup: @unchecked Sendable {
     /// Removes what the cluster may have left: containers, mounts, namespaces, the bridge, files.
     func removeEverything() {
         for id in runningContainers() {
-            _ = try? capture("runc", ["--root", dataDirectory + "/agent/runtime/runtime", "delete", "--force", id])
+            _ = try? capture("runc", ["--root", dataDirectory + "/agent/state/runtime", "delete", "--force", id])
         }
         for mount in leftoverMounts().sorted(by: { $0.count > $1.count }) { _ = umount2(mount, Int32(MNT_DETACH)) }
         for ns in leftoverNetworkNamespaces() { _ = try? capture("ip", ["netns", "del", ns]) }

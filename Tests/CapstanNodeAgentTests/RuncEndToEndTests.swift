@@ -176,7 +176,7 @@ private let canRunContainers = getuid() == 0 && FileManager.default.isExecutable
         }
         let runcList = try await Command.run(["runc", "--root", scratch + "/state/runtime", "list", "-q"], check: false)
         #expect(runcList.stdout.isEmpty, "\(runcList.stdout)")
-        let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        let mounts = ProcFile.read("/proc/self/mountinfo") ?? ""
         #expect(!mounts.contains(scratch), "leftover mounts")
         for controller in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
             _ = rmdir("/sys/fs/cgroup/\(controller)\(cgroupParent)")

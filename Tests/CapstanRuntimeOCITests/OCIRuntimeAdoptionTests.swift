@@ -81,8 +81,7 @@ struct OCIRuntimeAdoptionTests {
             #expect(try await third.listContainers(ContainerFilter()).isEmpty)
             #expect(try FileManager.default.contentsOfDirectory(atPath: scratch + "/state/containers").isEmpty)
             #expect(try FileManager.default.contentsOfDirectory(atPath: scratch + "/state/sandboxes").isEmpty)
-            let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
-            #expect(!mounts.contains(scratch), "leftover mounts")
+            #expect(RuntimeFixture.leftoverMounts(scratch).isEmpty, "leftover mounts: \(RuntimeFixture.leftoverMounts(scratch))")
             try await first.removePodSandbox(sandbox)
         }
     }

@@ -63,8 +63,7 @@ struct OCIRuntimeTests {
 
             try await runtime.stopPodSandbox(sandbox, timeout: .milliseconds(200))
             try await runtime.removePodSandbox(sandbox)
-            let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
-            #expect(!mounts.contains(scratch), "leftover mounts: \(mounts.split(separator: "\n").filter { $0.contains(scratch) })")
+            #expect(RuntimeFixture.leftoverMounts(scratch).isEmpty, "leftover mounts: \(RuntimeFixture.leftoverMounts(scratch))")
             #expect(try FileManager.default.contentsOfDirectory(atPath: scratch + "/state/containers").isEmpty)
             #expect(try FileManager.default.contentsOfDirectory(atPath: scratch + "/state/sandboxes").isEmpty)
             let list = try await Subprocess.run(["runc", "--root", scratch + "/state/runtime", "list", "-q"])

@@ -36,14 +36,27 @@ enum RuntimeFixture {
 
     static let image = "localhost/import:latest"
 
-    /// A runtime with its own state root, image store and cgroup parent; everything is removed afterwards.
+    /// Mount points under `scratch` besides the fixture's own state tmpfs: what a test's
+    /// containers and sandboxes left mounted.
+    static func leftoverMounts(_ scratch: String) -> [String] {
+        (ProcFile.read("/proc/self/mountinfo") ?? "").split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ")
+            guard fields.count > 4, fields[4].hasPrefix(scratch), fields[4] != scratch + "/state" else { return nil }
+            return String(fields[4])
+        }
+    }
+
+    /// A runtime with its own state root (on a tmpfs, as the agent's), writable-layer root, image
+    /// store and cgroup parent; everything is removed afterwards.
     static func withRuntime(binary: String = "runc", _ body: (OCIRuntime, String) async throws -> Void) async throws {
         let scratch = "/tmp/capstan-rt-\(UUID().uuidString.prefix(8).lowercased())"
         let cgroupParent = "/capstan-test-\(scratch.suffix(8))"
         let store = try ImageStore(root: scratch + "/images")
         try await store.importArchive(try imageArchive())
+        try StateMount.prepare(scratch + "/state")
         let runtime = try OCIRuntime(
-            configuration: OCIRuntime.Configuration(runtimeBinary: binary, stateRoot: scratch + "/state", cgroupParent: cgroupParent),
+            configuration: OCIRuntime.Configuration(runtimeBinary: binary, stateRoot: scratch + "/state", cgroupParent: cgroupParent,
+                                                    writableLayerRoot: scratch + "/layers"),
             images: store
         )
         var failure: (any Error)?
@@ -56,7 +69,7 @@ enum RuntimeFixture {
             try? await runtime.removePodSandbox(sandbox.id)
         }
         // Whatever a failed test left mounted (namespace files, rootfs overlays) goes too.
-        let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        let mounts = ProcFile.read("/proc/self/mountinfo") ?? ""
         for line in mounts.split(separator: "\n") {
             let fields = line.split(separator: " ")
             if fields.count > 4, fields[4].hasPrefix(scratch) { HostOps.unmount(String(fields[4])) }

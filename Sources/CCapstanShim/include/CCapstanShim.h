@@ -58,6 +58,8 @@ int capstan_saw_oom_kill(const char *cgroups_path);
 
 /// Whether `path` is a namespace bound on a file (nsfs).
 int capstan_is_namespace_file(const char *path);
+/// Whether `path` lies on a tmpfs: 1 or 0, or -errno.
+int capstan_is_tmpfs(const char *path);
 /// An O_PATH descriptor of a directory (for socket paths through /proc/self/fd), or -1.
 int capstan_open_directory_path(const char *path);
 
