@@ -123,6 +123,49 @@ func boundPod(_ name: String, command: [String], node: String = "node-1", grace:
         }
     }
 
+    /// Statuses are written beside the pod worker: a condition once reported keeps its
+    /// transition time in every later write, and a readiness gate's condition set by someone
+    /// else stays.
+    @Test func conditionsKeepTheirTransitionTimesAcrossStatusWrites() async throws {
+        try await withClient { client, _ in
+            try await withFakeAgent(client) { _, _ in
+                var pod = boundPod("gated", command: ["sleep", "infinity"])
+                pod.spec?.readinessGates = [CoreV1.PodReadinessGate(conditionType: "example.com/ready")]
+                let created = try await client.create(pod)
+                let versions = Mutex<[CoreV1.PodStatus]>([])
+                let watch = Task {
+                    for try await event in client.watch(CoreV1.Pod.self, namespace: "default") {
+                        if case .modified(let p) = event, p.metadata?.name == "gated", let status = p.status {
+                            versions.withLock { $0.append(status) }
+                        }
+                    }
+                }
+                defer { watch.cancel() }
+                #expect(await eventually {
+                    let p = try? await client.get(CoreV1.Pod.self, name: "gated", namespace: "default")
+                    return p?.status?.conditions?.first { $0.type == "ContainersReady" }?.status == "True"
+                })
+                // The gate opens: the pod becomes Ready and the gate's condition stays in later writes.
+                let gate = CoreV1.PodCondition(lastTransitionTime: MetaV1.Time(date: Date()), status: "True", type: "example.com/ready")
+                _ = try await client.patch(CoreV1.Pod.self, name: "gated", namespace: "default",
+                                           .strategicMerge(.object(["status": .object(["conditions": .array([try .encoding(gate)])])])),
+                                           subresource: "status")
+                var ready: CoreV1.Pod?
+                #expect(await eventually {
+                    ready = try? await client.get(CoreV1.Pod.self, name: "gated", namespace: "default")
+                    return ready?.status?.conditions?.first { $0.type == "Ready" }?.status == "True"
+                })
+                #expect(ready?.status?.conditions?.first { $0.type == "example.com/ready" }?.status == "True")
+                #expect(ready?.metadata?.uid == created.metadata?.uid)
+                let seen = versions.withLock { $0 }
+                for type in ["PodReadyToStartContainers", "Initialized", "PodScheduled"] {
+                    let times = Set(seen.compactMap { s in s.conditions?.first { $0.type == type && $0.status == "True" }?.lastTransitionTime })
+                    #expect(times.count == 1, "\(type): \(times) over \(seen.count) versions")
+                }
+            }
+        }
+    }
+
     @Test func crashingContainerGoesIntoCrashLoopBackOffWithGrowingDelays() async throws {
         try await withClient { client, _ in
             try await withFakeAgent(client) { runtime, _ in

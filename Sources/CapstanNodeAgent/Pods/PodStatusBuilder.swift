@@ -11,6 +11,9 @@ public struct PodStatusBuilder: Sendable {
     /// Pod IPs (empty for a pod without network yet); hostNetwork pods get the host IP.
     public var podIPs: [String]
 
+    /// The conditions the node agent computes (any others are kept as they are).
+    static let ownConditions: Set<String> = ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady"]
+
     public init(runtimeName: String, hostIP: String, podIPs: [String]) {
         self.runtimeName = runtimeName
         self.hostIP = hostIP
@@ -81,8 +84,7 @@ public struct PodStatusBuilder: Sendable {
         conditions.append(condition("Ready", ready, reason: readyReason, message: readyMessage, previous: previous, now: now))
         conditions.append(condition("ContainersReady", containersReady, reason: containersReady ? nil : notReadyReason,
                                     message: containersReady ? nil : notReadyMessage, previous: previous, now: now))
-        let ours: Set<String> = ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady"]
-        let others = (previous?.conditions ?? []).filter { !ours.contains($0.type) }
+        let others = (previous?.conditions ?? []).filter { !Self.ownConditions.contains($0.type) }
         if !others.contains(where: { $0.type == "PodScheduled" }) {
             conditions.append(CoreV1.PodCondition(lastTransitionTime: MetaV1.Time(date: now), status: "True", type: "PodScheduled"))
         }

@@ -139,7 +139,17 @@ actor PodWorker {
     /// a write is in flight collapse into the newest.
     private func writeStatus(runtime state: PodRuntimeState) {
         let builder = PodStatusBuilder(runtimeName: context.runtimeName, hostIP: context.hostIP, podIPs: podIP.map { [$0] } ?? [])
-        let status = builder.status(pod: pod, runtime: state, planner: planner, now: context.configuration.clock.now())
+        // The agent's own conditions keep their transition times from what this worker last
+        // reported, written or not yet (the API's copy lags while a write is in flight), as
+        // kubelet's status cache does; other conditions (readiness gates) come from the API.
+        var reported = pod
+        if let queued = lastQueued?.conditions {
+            let current = reported.status?.conditions ?? []
+            let kept = queued.filter { c in PodStatusBuilder.ownConditions.contains(c.type) || !current.contains { $0.type == c.type } }
+            if reported.status == nil { reported.status = CoreV1.PodStatus() }
+            reported.status?.conditions = kept + current.filter { c in !kept.contains { $0.type == c.type } }
+        }
+        let status = builder.status(pod: reported, runtime: state, planner: planner, now: context.configuration.clock.now())
         guard status != lastQueued else { return }
         recordBackOffs(status)
         lastQueued = status
