@@ -205,8 +205,7 @@ extension OCIRuntime {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>]? in
             guard var container = state.containers[id], container.status.state == .running else { return nil }
             if let exit {
-                Self.recordExit(&container, code: exit.code, reason: TerminationReason.forExit(code: exit.code, oomKilled: exit.oomKilled),
-                                message: nil, at: exit.finishedAt)
+                Self.recordExit(&container, exit)
             } else {
                 Self.recordExit(&container, code: 255, reason: TerminationReason.error, message: Self.lostShimMessage, at: Date())
             }

@@ -141,8 +141,7 @@ extension OCIRuntime {
             return true
         default:
             if container.status.state == .running, let exit = Shim.readExit(bundle: container.bundle) {
-                Self.recordExit(&container, code: exit.code, reason: TerminationReason.forExit(code: exit.code, oomKilled: exit.oomKilled),
-                                message: nil, at: exit.finishedAt)
+                Self.recordExit(&container, exit)
                 return false
             }
             // The shim is gone without a record of the exit (killed, or the host restarted).
@@ -155,6 +154,12 @@ extension OCIRuntime {
     }
 
     static let lostShimMessage = "the container's shim ended without recording the container's exit (killed, or the host restarted)"
+
+    /// The exit its shim recorded.
+    static func recordExit(_ container: inout Container, _ exit: Shim.Exit) {
+        recordExit(&container, code: exit.code, reason: TerminationReason.forExit(code: exit.code, oomKilled: exit.oomKilled),
+                   message: nil, at: exit.finishedAt)
+    }
 
     static func recordExit(_ container: inout Container, code: Int32, reason: String?, message: String?, at date: Date) {
         container.status.state = .exited
