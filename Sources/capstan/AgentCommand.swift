@@ -88,7 +88,12 @@ extension AgentCommand {
         let facts = HostFacts.probe(rootDirectory: "/", runtimeVersion: "")
         let images = try ImageStore(root: root + "/images",
                                     plainHTTPRegistries: Set(insecureRegistries.split(separator: ",").map(String.init)), logger: logger)
-        try StateMount.prepare(stateDirectory)
+        do {
+            try StateMount.prepare(stateDirectory)
+        } catch {
+            // Without mount rights (a container, a restricted user) the state stays on disk.
+            logger.warning("the runtime state stays on disk", metadata: ["directory": "\(stateDirectory)", "error": "\(error)"])
+        }
         let oci = try OCIRuntime(configuration: .init(runtimeBinary: runtimeBinary, stateRoot: stateDirectory,
                                                       writableLayerRoot: root + "/containers"),
                                  images: images, logger: logger)
