@@ -39,25 +39,15 @@ enum HostOps {
 
     // MARK: Namespaces
 
-    /// Creates persistent namespaces bind-mounted on the given files and brings `lo` up in a new
-    /// network namespace (with util-linux `unshare` and `ip`; IPC and UTS alone in this process).
+    /// Creates persistent namespaces bind-mounted on the given files (util-linux `unshare`)
+    /// and brings `lo` up in a new network namespace.
     static func createNamespaces(network: String?, ipc: String?, uts: String?, hostname: String) async throws(RuntimeError) {
         let wanted = [("--net", network), ("--ipc", ipc), ("--uts", uts)].compactMap { flag, path in path.map { (flag, $0) } }
         guard !wanted.isEmpty else { return }
         for (_, path) in wanted {
-            let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o444)
-            guard fd >= 0 else {
-                throw RuntimeError(.internalError, "cannot create namespace file \(path): \(String(cString: strerror(errno)))")
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw RuntimeError(.internalError, "cannot create namespace file \(path)")
             }
-            close(fd)
-        }
-        if network == nil {
-            // IPC and UTS only: entered and bound in this process, no `unshare` and `hostname` to run.
-            let result = capstan_create_ipc_uts_namespaces(ipc, uts, hostname.isEmpty ? "localhost" : hostname)
-            guard result == 0 else {
-                throw RuntimeError(.internalError, "creating the pod namespaces: \(String(cString: strerror(-result)))")
-            }
-            return
         }
         var arguments = ["unshare"] + wanted.map { "\($0.0)=\($0.1)" }
         arguments += uts == nil ? ["true"] : ["hostname", hostname.isEmpty ? "localhost" : hostname]

@@ -63,9 +63,6 @@ int capstan_is_tmpfs(const char *path);
 /// An O_PATH descriptor of a directory (for socket paths through /proc/self/fd), or -1.
 int capstan_open_directory_path(const char *path);
 
-/// New IPC and UTS namespaces (either may be NULL), entered by a short-lived thread that sets
-/// the host name and bind-mounts them on the given (existing) files: 0, or -errno.
-int capstan_create_ipc_uts_namespaces(const char *ipc_path, const char *uts_path, const char *hostname);
 /// A pidfd for `pid` (close-on-exec), or -errno (-ESRCH: no such process; -ENOSYS: kernel before 5.3).
 int capstan_pidfd_open(int pid);
 /// Sends `signal` to the process of `pidfd`: 0, or -errno (-ESRCH once it has exited).
