@@ -45,12 +45,10 @@ extension OCIRuntime {
         }
     }
 
-    /// Written to a temporary file and renamed over the record (a crash leaves the old or the new one).
+    /// Replaces the record whole (a crash leaves the old or the new one).
     private static func write(_ record: some Encodable, to path: String) {
         guard let data = try? JSONEncoder().encode(record) else { return }
-        let temporary = path + ".tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: data) else { return }
-        if rename(temporary, path) != 0 { unlink(temporary) }
+        try? FileReplace.write(Array(data), to: path)
     }
 
     private static func read<Record: Decodable>(_ type: Record.Type, _ path: String) -> Record? {

@@ -36,7 +36,7 @@ public enum StateMount {
         for directory in ["sandboxes", "containers"] {
             if let entries = try? fm.contentsOfDirectory(atPath: path + "/" + directory), !entries.isEmpty { return false }
         }
-        if isMountPoint(path) { HostOps.unmount(path) }
+        discard(path)
         try? fm.removeItem(atPath: path)
         return true
     }

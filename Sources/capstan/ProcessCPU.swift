@@ -10,6 +10,15 @@ struct ProcessCPU: Sendable {
     /// The process to read; nil for this process.
     var pid: Int32?
 
+    /// The unit of /proc's CPU times.
+    static var ticksPerSecond: Double {
+        #if canImport(Glibc)
+        Double(sysconf(Int32(_SC_CLK_TCK)))
+        #else
+        100
+        #endif
+    }
+
     /// CPU seconds used so far, or nil where `/proc` cannot be read (not Linux, process gone).
     func seconds() -> Double? {
         let path = "/proc/\(pid.map(String.init) ?? "self")/stat"
@@ -19,12 +28,7 @@ struct ProcessCPU: Sendable {
         guard let close = text.lastIndex(of: ")") else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ")
         guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
-        #if canImport(Glibc)
-        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        #else
-        let ticks = 100.0
-        #endif
-        return (user + system) / ticks
+        return (user + system) / Self.ticksPerSecond
     }
 }
 
@@ -40,11 +44,6 @@ enum MachineCPU {
         let values = line.split(separator: " ").dropFirst().compactMap { Double($0) }
         guard values.count >= 8 else { return nil }
         let busy = values[0] + values[1] + values[2] + values[5] + values[6] + values[7]
-        #if canImport(Glibc)
-        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        #else
-        let ticks = 100.0
-        #endif
-        return busy / ticks
+        return busy / ProcessCPU.ticksPerSecond
     }
 }

@@ -1,3 +1,4 @@
+import CapstanContainerRuntime
 import Foundation
 import Synchronization
 
@@ -138,8 +139,12 @@ public final class BridgeNetwork: Sendable {
             if let existing = allocator.address(of: podUID) { return existing }
             let address = try allocator.allocate(for: podUID)
             let directory = settings.stateDirectory
-            try Self.store(podUID, at: "\(directory)/\(IPv4Subnet.format(address))")
-            try Self.store(IPv4Subnet.format(address), at: "\(directory)/last_reserved_ip")
+            do {
+                try FileReplace.write(Array(podUID.utf8), to: "\(directory)/\(IPv4Subnet.format(address))")
+                try FileReplace.write(Array(IPv4Subnet.format(address).utf8), to: "\(directory)/last_reserved_ip")
+            } catch {
+                throw NetworkError("\(error)")
+            }
             return address
         }
     }
@@ -149,22 +154,6 @@ public final class BridgeNetwork: Sendable {
             if let address = allocator.release(owner: podUID) {
                 try? FileManager.default.removeItem(atPath: "\(settings.stateDirectory)/\(IPv4Subnet.format(address))")
             }
-        }
-    }
-
-    /// Replaces `path` with `text` through a temporary file and a rename, without fsync (which
-    /// Foundation's atomic writes add, stalling the caller's thread on the disk's flush): the
-    /// allocations must survive the agent, not the host, whose reboot ends the pods as well.
-    static func store(_ text: String, at path: String) throws {
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw NetworkError("cannot write \(temporary): \(String(cString: strerror(errno)))") }
-        let bytes = Array(text.utf8)
-        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        close(fd)
-        guard written == bytes.count, rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw NetworkError("cannot write \(path): \(String(cString: strerror(errno)))")
         }
     }
 

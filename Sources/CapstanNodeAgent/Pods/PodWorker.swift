@@ -428,10 +428,8 @@ actor PodWorker {
         return (configMaps, secrets)
     }
 
-    static func ms(since start: ContinuousClock.Instant) -> Int {
-        let d = ContinuousClock.now - start
-        return Int(d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000)
-    }
+    /// Milliseconds since `start`, for debug timelines.
+    static func ms(since start: ContinuousClock.Instant) -> Int { Int((ContinuousClock.now - start).timeInterval * 1000) }
 
     /// Wall-clock seconds with milliseconds, for debug timelines.
     static func stamp() -> String { String(format: "%.3f", Date().timeIntervalSince1970) }
