@@ -73,6 +73,7 @@ extension OCIRuntime {
         let start = try? await Subprocess.run(runtimeCommand(["--log", runtimeLog, "--log-format", "json", "start", id]))
         if start?.status != 0 {
             let message = Self.runtimeError(runtimeLog) ?? start?.stderrText ?? "\(configuration.runtimeBinary) start failed"
+            if Self.startedBeforeItsStateWentAway(message) { return }
             process?.signal(SIGKILL)
             await waitForExit(id, timeout: .seconds(10))
             state.withLock { state in
@@ -82,6 +83,14 @@ extension OCIRuntime {
             persistContainer(id)
             throw RuntimeError(.startFailed, message)
         }
+    }
+
+    /// runc's `start` reads the container's exec fifo, which lets the init run the process, and
+    /// then removes the fifo. A process that exits at once can be reaped, and its state deleted
+    /// by the shim's `delete`, before that removal: `start` then fails on a missing fifo, although
+    /// the process ran (its exit is recorded as any other).
+    static func startedBeforeItsStateWentAway(_ message: String) -> Bool {
+        message.contains("exec.fifo") && message.contains("no such file or directory")
     }
 
     public func stopContainer(_ id: String, timeout: Duration) async throws {
