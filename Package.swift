@@ -178,16 +178,19 @@ let package = Package(
             swiftSettings: strict
         ),
         // The CRI-like container runtime protocol the node agent drives.
-        .target(name: "CapstanContainerRuntime", dependencies: ["CapstanAPI", "CapstanOCI"], swiftSettings: strict),
+        .target(name: "CapstanContainerRuntime", dependencies: ["CapstanAPI", "CapstanOCI", "CCapstanHost"], swiftSettings: strict),
         // The per-container shim in C: runs `create`, holds the container's stdio, writes its CRI
         // log, records its exit; small, since one runs per container.
         .target(name: "CCapstanShim"),
+        // Host helpers in C for the agent and its runtime: statfs, pidfds, and a pod's namespaces
+        // and veth made by a child sharing the agent's memory (rtnetlink), without `unshare` or `ip`.
+        .target(name: "CCapstanHost"),
         .executableTarget(name: "capstan-shim", dependencies: ["CCapstanShim"],
                           linkerSettings: [.unsafeFlags(["-static-executable"])]),
         // runc/crun behind the ContainerRuntime protocol: bundles, overlayfs, cgroups, log files.
         .target(
             name: "CapstanRuntimeOCI",
-            dependencies: ["CapstanContainerRuntime", "CapstanOCI", "CapstanImageStore", "CapstanAPI", "CCapstanShim",
+            dependencies: ["CapstanContainerRuntime", "CapstanOCI", "CapstanImageStore", "CapstanAPI", "CCapstanHost",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),

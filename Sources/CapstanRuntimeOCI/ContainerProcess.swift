@@ -1,4 +1,4 @@
-import CCapstanShim
+import CCapstanHost
 import Foundation
 #if canImport(Glibc)
 import Glibc

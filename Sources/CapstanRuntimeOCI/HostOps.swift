@@ -1,4 +1,3 @@
-import CCapstanShim
 import CapstanContainerRuntime
 import Foundation
 #if canImport(Glibc)
@@ -39,47 +38,24 @@ enum HostOps {
 
     // MARK: Namespaces
 
-    /// Creates persistent namespaces bind-mounted on the given files (util-linux `unshare`)
-    /// and brings `lo` up in a new network namespace.
-    static func createNamespaces(network: String?, ipc: String?, uts: String?, hostname: String) async throws(RuntimeError) {
-        let wanted = [("--net", network), ("--ipc", ipc), ("--uts", uts)].compactMap { flag, path in path.map { (flag, $0) } }
-        guard !wanted.isEmpty else { return }
-        for (_, path) in wanted {
-            guard FileManager.default.createFile(atPath: path, contents: nil) else {
-                throw RuntimeError(.internalError, "cannot create namespace file \(path)")
-            }
-        }
-        var arguments = ["unshare"] + wanted.map { "\($0.0)=\($0.1)" }
-        arguments += uts == nil ? ["true"] : ["hostname", hostname.isEmpty ? "localhost" : hostname]
-        try await check(arguments, what: "creating the pod namespaces")
-        if let network {
-            try await check(["nsenter", "--net=\(network)", "ip", "link", "set", "lo", "up"], what: "bringing lo up in \(network)")
+    /// Creates persistent namespaces bind-mounted on the given files, with `lo` up in a new
+    /// network namespace and the host name in a new UTS namespace (see `PodNamespaces`).
+    static func createNamespaces(network: String?, ipc: String?, uts: String?, hostname: String) throws(RuntimeError) {
+        do {
+            try PodNamespaces.create(network: network, ipc: ipc, uts: uts, hostname: hostname)
+        } catch {
+            throw RuntimeError(.internalError, "creating the pod namespaces: \(error)")
         }
     }
 
     /// Whether `path` is a namespace bound on a file (nsfs), as the pod's namespaces are while they exist.
     static func isNamespace(_ path: String) -> Bool {
-        capstan_is_namespace_file(path) != 0
+        PodNamespaces.exists(path)
     }
 
     /// Unmounts and deletes namespace files (missing ones are fine).
     static func removeNamespaces(_ paths: [String]) {
-        for path in paths {
-            unmount(path)
-            try? FileManager.default.removeItem(atPath: path)
-        }
-    }
-
-    static func check(_ arguments: [String], what: String) async throws(RuntimeError) {
-        let output: Subprocess.Output
-        do {
-            output = try await Subprocess.run(arguments)
-        } catch {
-            throw RuntimeError(.internalError, "\(what): \(error)")
-        }
-        guard output.status == 0 else {
-            throw RuntimeError(.internalError, "\(what): \(arguments[0]) failed: \(output.stderrText)")
-        }
+        for path in paths { PodNamespaces.remove(path) }
     }
 
     // MARK: Cgroups

@@ -186,7 +186,7 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
         let uts: String? = config.namespaces.network == .node ? nil : directory + "/uts"
         let hostname = config.hostname.isEmpty ? config.metadata.name : config.hostname
         do {
-            try await HostOps.createNamespaces(network: ownsNetwork ? network : nil, ipc: ipc, uts: uts, hostname: hostname)
+            try HostOps.createNamespaces(network: ownsNetwork ? network : nil, ipc: ipc, uts: uts, hostname: hostname)
         } catch {
             HostOps.removeNamespaces([ownsNetwork ? network : nil, ipc, uts].compactMap { $0 })
             try? FileManager.default.removeItem(atPath: directory)

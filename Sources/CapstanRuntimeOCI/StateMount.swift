@@ -1,4 +1,4 @@
-import CCapstanShim
+import CCapstanHost
 import CapstanContainerRuntime
 import Foundation
 #if canImport(Glibc)

@@ -56,18 +56,6 @@ size_t capstan_cri_timestamp(char *out, size_t capacity, int64_t seconds, int64_
 /// Whether the memory cgroup at `cgroups_path` (as in config.json) saw an OOM kill.
 int capstan_saw_oom_kill(const char *cgroups_path);
 
-/// Whether `path` is a namespace bound on a file (nsfs).
-int capstan_is_namespace_file(const char *path);
-/// Whether `path` lies on a tmpfs: 1 or 0, or -errno.
-int capstan_is_tmpfs(const char *path);
-/// An O_PATH descriptor of a directory (for socket paths through /proc/self/fd), or -1.
-int capstan_open_directory_path(const char *path);
-
-/// A pidfd for `pid` (close-on-exec), or -errno (-ESRCH: no such process; -ENOSYS: kernel before 5.3).
-int capstan_pidfd_open(int pid);
-/// Sends `signal` to the process of `pidfd`: 0, or -errno (-ESRCH once it has exited).
-int capstan_pidfd_send_signal(int pidfd, int signal);
-
 /// The shim's entry point (`capstan-shim` arguments; fd 3 is the sync pipe to the agent).
 int capstan_shim_main(int argc, char **argv);
 

@@ -15,7 +15,8 @@ public struct PodNetworkStatus: Sendable, Hashable {
 /// default route via the bridge and loopback up. The node reaches every pod over the bridge's
 /// connected route and pods reach each other on L2; `net.ipv4.ip_forward` is left alone.
 ///
-/// Uses `ip` from iproute2 (netns, link, addr, route), one call per step: about 14 ms per pod here.
+/// A pod's namespace and veth are made in-process over rtnetlink (`PodNamespaces`); `ip` only
+/// creates the bridge at start and checks a pod's address after an agent restart.
 public final class BridgeNetwork: Sendable {
     public struct Settings: Sendable {
         public var bridgeName: String
@@ -59,6 +60,7 @@ public final class BridgeNetwork: Sendable {
         let cidr = "\(gateway)/\(subnet.prefixLength)"
         if !addresses.contains(" \(cidr) ") { try await Command.run(["ip", "addr", "add", cidr, "dev", bridge]) }
         try await Command.run(["ip", "link", "set", bridge, "up"])
+        try PodNamespaces.prepareDirectory(Self.namespaceDirectory)
     }
 
     /// Deletes the bridge (tests, and `--stop-pods-on-exit` clean-up).
@@ -67,7 +69,10 @@ public final class BridgeNetwork: Sendable {
     }
 
     public func namespaceName(podUID: String) -> String { settings.namespacePrefix + podUID }
-    public func namespacePath(podUID: String) -> String { "/run/netns/" + namespaceName(podUID: podUID) }
+    public func namespacePath(podUID: String) -> String { Self.namespaceDirectory + "/" + namespaceName(podUID: podUID) }
+
+    /// Where pods' network namespaces are bound, as `ip netns` names them.
+    static let namespaceDirectory = "/run/netns"
 
     /// The host side of the pod's veth pair: at most 15 characters, unique per pod.
     func hostInterface(podUID: String) -> String {
@@ -91,29 +96,20 @@ public final class BridgeNetwork: Sendable {
         if FileManager.default.fileExists(atPath: path) {
             let configured = try await Command.run(["ip", "-n", ns, "-4", "-o", "addr", "show", "dev", "eth0"], check: false)
             if configured.status == 0 && configured.stdout.contains(" \(ip)/") { return PodNetworkStatus(namespacePath: path, ip: ip) }
-            _ = try await Command.run(["ip", "netns", "del", ns], check: false)
+            PodNamespaces.remove(path)
         }
         let veth = hostInterface(podUID: podUID)
         do {
-            // Two `ip -batch` runs (the host's side, then the pod's namespace), not one process per step.
             if FileManager.default.fileExists(atPath: "/sys/class/net/\(veth)") {
                 try await Command.run(["ip", "link", "del", veth])
             }
-            try await Command.run(["ip", "-batch", "-"], input: """
-                netns add \(ns)
-                link add \(veth) mtu \(settings.mtu) type veth peer name eth0 mtu \(settings.mtu) netns \(ns)
-                link set \(veth) master \(settings.bridgeName) up
-
-                """)
-            try await Command.run(["ip", "-n", ns, "-batch", "-"], input: """
-                link set lo up
-                addr add \(ip)/\(subnet.prefixLength) dev eth0
-                link set eth0 up
-                route add default via \(gateway)
-
-                """)
+            let bridgeIndex = if_nametoindex(settings.bridgeName)
+            guard bridgeIndex != 0 else { throw NetworkError("bridge \(settings.bridgeName) is missing") }
+            // The namespace, its veth pair, address and route in one step of this process (no `ip`).
+            try PodNamespaces.create(network: path, interface: PodNamespaces.Interface(
+                hostName: veth, bridgeIndex: bridgeIndex, mtu: settings.mtu, address: address,
+                prefixLength: subnet.prefixLength, gateway: subnet.gateway))
         } catch {
-            _ = try? await Command.run(["ip", "netns", "del", ns], check: false)
             release(podUID)
             throw error
         }
@@ -122,10 +118,7 @@ public final class BridgeNetwork: Sendable {
 
     /// Deletes the pod's namespace (its veth goes with it) and releases its address. Idempotent.
     public func tearDown(podUID: String) async throws {
-        let ns = namespaceName(podUID: podUID)
-        if FileManager.default.fileExists(atPath: namespacePath(podUID: podUID)) {
-            try await Command.run(["ip", "netns", "del", ns])
-        }
+        PodNamespaces.remove(namespacePath(podUID: podUID))
         release(podUID)
     }
 
