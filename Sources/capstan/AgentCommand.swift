@@ -51,7 +51,7 @@ struct AgentCommand: AsyncParsableCommand {
         logger.logLevel = logLevel
         let clientConfiguration: ClientConfiguration
         do {
-            clientConfiguration = try Kubeconfig.load(path: kubeconfig).configuration()
+            clientConfiguration = try AgentCommand.clientConfiguration(Kubeconfig.load(path: kubeconfig).configuration())
         } catch {
             throw ValidationError("cannot read kubeconfig \(kubeconfig): \(error)")
         }
@@ -74,6 +74,16 @@ struct AgentCommand: AsyncParsableCommand {
 }
 
 extension AgentCommand {
+    /// The agent's API client: requests as streams of the watches' h2 connection, as kubelet's
+    /// client sends them, so a burst of pod status writes and events costs no new connections
+    /// (each a TLS handshake on both ends, which the HTTP/1.1 pool paid again after every burst).
+    static func clientConfiguration(_ base: ClientConfiguration) -> ClientConfiguration {
+        var configuration = base
+        configuration.userAgent = "capstan-agent"
+        configuration.http2ForRequests = true
+        return configuration
+    }
+
     /// This host's name, lower-cased and without its domain.
     static func defaultNodeName() -> String {
         (ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "localhost").lowercased()

@@ -163,9 +163,7 @@ struct UpCommand: AsyncParsableCommand {
     static func runNode(_ node: NodeRuntime, name: String, dataDirectory: String, agentPort: Int, insecureRegistries: String,
                         podCIDR: String, bridge: String, progress: Progress, logger: Logger) async throws {
         let clientConfiguration = try Kubeconfig.load(path: dataDirectory + "/kubeconfig").configuration()
-        var agentConfiguration = clientConfiguration
-        agentConfiguration.userAgent = "capstan-agent"
-        let client = try APIClient(configuration: agentConfiguration, logger: logger)
+        let client = try APIClient(configuration: AgentCommand.clientConfiguration(clientConfiguration), logger: logger)
         defer { Task { await client.shutdown() } }
         let watcher = Task {
             let t0 = ContinuousClock.now
