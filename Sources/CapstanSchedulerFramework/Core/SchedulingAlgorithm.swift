@@ -67,7 +67,7 @@ public struct SchedulingAlgorithm: Sendable {
         if feasible.isEmpty {
             return .failure(.fit(FitError(pod: pod, numAllNodes: snapshot.numNodes, diagnosis: diagnosis)))
         }
-        let evaluated = feasible.count + diagnosis.nodeToStatus.count
+        let evaluated = feasible.count + diagnosis.nodeToStatus.count + diagnosis.rejectedNodesWithoutStatus
         if feasible.count == 1 {
             return .success(ScheduleResult(suggestedHost: feasible[0].name, evaluatedNodes: evaluated, feasibleNodes: 1))
         }
@@ -150,6 +150,35 @@ public struct SchedulingAlgorithm: Sendable {
             for i in 0..<toFind { feasible.append(nodes[(start + i) % numAll]) }
             nextStartNodeIndex = (start + toFind) % numAll
             return .success(feasible)
+        }
+        if nominator == nil {
+            // The verdicts first, the rejected nodes' statuses only if the pod fits nowhere.
+            var processed = 0
+            var rejected = 0
+            var probe = -1
+            var i = start
+            while processed < numAll && feasible.count < toFind {
+                let node = nodes[i]
+                i += 1
+                if i == numAll { i = 0 }
+                processed += 1
+                switch framework.probeFilterPlugins(state: state, pod: pod, node: node, first: probe) {
+                case .passed:
+                    feasible.append(node)
+                case .rejected(let index):
+                    probe = index
+                    rejected += 1
+                case .undecided:
+                    let s = framework.runFilterPlugins(state: state, pod: pod, node: node)
+                    if s.code == .error { return .failure(s) }
+                    rejected += 1
+                }
+            }
+            if !feasible.isEmpty || rejected == 0 {
+                diagnosis.rejectedNodesWithoutStatus = rejected
+                nextStartNodeIndex = (start + processed) % numAll
+                return .success(feasible)
+            }
         }
         var processed = 0
         var lastPlugin = ""

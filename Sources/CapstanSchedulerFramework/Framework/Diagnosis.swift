@@ -77,6 +77,9 @@ public struct Diagnosis: Sendable {
     public var preFilterMessage = ""
     /// The PostFilter's (preemption's) message.
     public var postFilterMessage = ""
+    /// Nodes found infeasible in a cycle that found feasible ones too, whose statuses nobody
+    /// reads and which were therefore not determined (see `Framework.probeFilterPlugins`).
+    public var rejectedNodesWithoutStatus = 0
 
     public init() {}
 

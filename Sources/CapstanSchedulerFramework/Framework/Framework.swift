@@ -146,6 +146,37 @@ public final class Framework: Sendable {
         return .success
     }
 
+    /// A filter verdict without the rejecting status (`probeFilterPlugins`).
+    public enum FilterProbe: Sendable, Equatable {
+        case passed
+        /// Rejected by filter plugin `index`: the node is infeasible, although another plugin
+        /// earlier in the profile's order may be the one whose status Kubernetes reports.
+        case rejected(index: Int)
+        /// A plugin failed with an error: only `runFilterPlugins` says what the node's verdict is.
+        case undecided
+    }
+
+    /// Whether every filter passes the node, trying filter plugin `first` (-1: none) before the
+    /// others: in a cycle where most nodes fail one plugin (required pod affinity, a full
+    /// topology domain), the plugin that rejected the previous node usually rejects this one,
+    /// and the plugins before it in the profile need not run. The verdict is the same as
+    /// `runFilterPlugins`'s; only the reported status may differ, so callers that need the
+    /// statuses (an unschedulable pod's diagnosis) run the filters again in order.
+    @inline(__always)
+    public func probeFilterPlugins(state: CycleState, pod: PodInfo, node: NodeInfo, first: Int) -> FilterProbe {
+        let skip = state.skipFilterPlugins
+        let refs = filterRefs
+        if first >= 0 && skip & (1 << UInt64(first)) == 0 {
+            let s = refs[first].plugin.filter(state: state, pod: pod, node: node)
+            if !s.isSuccess { return s.isRejected ? .rejected(index: first) : .undecided }
+        }
+        for i in 0..<refs.count where i != first && skip & (1 << UInt64(i)) == 0 {
+            let s = refs[i].plugin.filter(state: state, pod: pod, node: node)
+            if !s.isSuccess { return s.isRejected ? .rejected(index: i) : .undecided }
+        }
+        return .passed
+    }
+
     /// Runs the filters as Kubernetes' `RunFilterPluginsWithNominatedPods`: first with the
     /// pods nominated to the node at equal or higher priority added, then (if they passed and
     /// some were added) without them.
