@@ -53,6 +53,8 @@ public final class APIServer: Service, Sendable {
     public let streams = StreamRegistry()
     let http: HTTPServer
     let logger: Logger
+    /// The router, for requests from this process (`localTransport`).
+    let router: APIRouter
 
     /// Opens storage and certificates; `run()` serves.
     public static func open(_ configuration: APIServerConfiguration, logger: Logger) async throws -> APIServer {
@@ -107,6 +109,7 @@ public final class APIServer: Service, Sendable {
                                    return MetaV1.MicroTime(secondsSinceEpoch: Int64(t),
                                                            microseconds: Int32((t - t.rounded(.down)) * 1_000_000))
                                }, authenticator: authenticator)
+        self.router = router
         var tls: TLSConfiguration?
         if let pki {
             var config = TLSConfiguration.makeServerConfiguration(

@@ -93,7 +93,13 @@ public final class APIClient: Sendable {
 
     private struct OpenStreams {
         var channels: [ObjectIdentifier: any Channel] = [:]
+        /// Streams of a ``LocalTransport`` (held weakly: a reader drops its stream when done).
+        var locals: [WeakLocalStream] = []
         var isShutdown = false
+    }
+
+    private struct WeakLocalStream {
+        weak var stream: LocalByteStream?
     }
 
     /// A client for `configuration`; connections open on first use.
@@ -149,10 +155,12 @@ public final class APIClient: Sendable {
     /// Closes idle connections and open watches and fails waiting requests; requests in flight
     /// finish. Later requests fail with ``APIClientError/Code/shutdown``.
     public func shutdown() async {
-        let channels = streams.withLock { s in
+        let (channels, locals) = streams.withLock { s in
             s.isShutdown = true
-            return Array(s.channels.values)
+            defer { s.locals = [] }
+            return (Array(s.channels.values), s.locals.compactMap(\.stream))
         }
+        for stream in locals { stream.close() }
         await pool.shutdown()
         if streamPool !== pool { await streamPool.shutdown() }
         for channel in channels {
@@ -167,7 +175,7 @@ public final class APIClient: Sendable {
     }
 
     /// Watches (and other streams) currently open: h2 streams, or HTTP/1.1 connections of their own.
-    public var openStreamCount: Int { streams.withLock { $0.channels.count } }
+    public var openStreamCount: Int { streams.withLock { $0.channels.count + $0.locals.count { $0.stream != nil } } }
 
     // MARK: Requests
 
@@ -239,6 +247,7 @@ public final class APIClient: Sendable {
     }
 
     private func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        if let local = configuration.localTransport { return try await sendLocally(request, to: local) }
         let connection = try await pool.lease()
         do {
             let response = try await connection.execute(request, timeout: requestTimeout)
@@ -251,6 +260,30 @@ public final class APIClient: Sendable {
         }
     }
 
+    /// A request answered by a server in this process: the whole response, streamed bodies
+    /// included, as one buffer.
+    private func sendLocally(_ request: HTTPRequest, to local: any LocalTransport) async throws -> HTTPResponse {
+        if streams.withLock({ $0.isShutdown }) { throw APIClientError(.shutdown, "the client was shut down") }
+        let body = request.body.map { Array($0.readableBytesView) } ?? []
+        let response = await local.respond(method: request.head.method, uri: request.head.uri, headers: request.head.headers, body: body)
+        let bytes: [UInt8]
+        switch response.body {
+        case .bytes(let b):
+            bytes = b
+        case .stream(let stream):
+            var collected: [UInt8] = []
+            do {
+                while let chunk = try await stream.next() { collected += chunk }
+            } catch {
+                stream.close()
+                throw error
+            }
+            bytes = collected
+        }
+        return HTTPResponse(head: HTTPResponseHead(version: .http1_1, status: response.status, headers: response.headers),
+                            body: ByteBuffer(bytes: bytes), keepAlive: true)
+    }
+
     // MARK: Streams
 
     /// Opens an h2 stream (or, on HTTP/1.1, a connection of its own), sends a GET, and returns
@@ -258,6 +291,7 @@ public final class APIClient: Sendable {
     func openStream(path: String, query: Query, accept: String? = nil) async throws -> StreamingResponse {
         if streams.withLock({ $0.isShutdown }) { throw APIClientError(.shutdown, "the client was shut down") }
         let request = makeRequest(method: .get, path: path, query: query, body: nil, contentType: nil, accept: accept)
+        if let local = configuration.localTransport { return try await openLocalStream(request, on: local) }
         let addHandler: @Sendable (any Channel) throws -> Void = { channel in
             try channel.pipeline.syncOperations.addHandler(HTTPStreamHandler(eventLoop: channel.eventLoop))
         }
@@ -322,5 +356,36 @@ public final class APIClient: Sendable {
             if Task.isCancelled { throw CancellationError() }
             throw error
         }
+    }
+
+    private func openLocalStream(_ request: HTTPRequest, on local: any LocalTransport) async throws -> StreamingResponse {
+        let response = await local.respond(method: .GET, uri: request.head.uri, headers: request.head.headers, body: [])
+        let stream: LocalByteStream
+        switch response.body {
+        case .stream(let s):
+            stream = s
+        case .bytes(let bytes):
+            stream = LocalByteStream(limit: .max)
+            try await stream.write(bytes)
+            stream.finish()
+        }
+        let head = HTTPResponseHead(version: .http1_1, status: response.status, headers: response.headers)
+        guard (200..<300).contains(Int(response.status.code)) else {
+            var body: [UInt8] = []
+            while body.count < 1 << 20, let chunk = try? await stream.next() { body += chunk }
+            stream.close()
+            throw APIError(statusBody: body, httpStatus: Int(response.status.code))
+        }
+        let registered = streams.withLock { s -> Bool in
+            if s.isShutdown { return false }
+            s.locals.removeAll { $0.stream == nil }
+            s.locals.append(WeakLocalStream(stream: stream))
+            return true
+        }
+        guard registered else {
+            stream.close()
+            throw APIClientError(.shutdown, "the client was shut down")
+        }
+        return StreamingResponse(head: head, local: stream)
     }
 }

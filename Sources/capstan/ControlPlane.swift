@@ -6,8 +6,9 @@ import CapstanScheduler
 import Logging
 
 /// The components that join the API server in `capstan server` and `capstan up`: the
-/// scheduler and the controller manager. Each is a client of the API over HTTPS, as a separate
-/// process would be (one code path, whether they run in the server's process or not).
+/// scheduler and the controller manager. Each is a client of the API, as a separate process
+/// would be (one code path, whether they run in the server's process or not); in the server's
+/// process their requests reach its router without a connection (`localTransport`).
 struct ControlPlane: Sendable {
     /// The admin kubeconfig the server wrote.
     var kubeconfigPath: String
@@ -19,6 +20,8 @@ struct ControlPlane: Sendable {
     /// over one etcd), so that each runs in one server at a time.
     var leaderElection = true
     var runScheduler = true
+    /// The server in this process, answering the components' requests without TLS or HTTP.
+    var localTransport: (any LocalTransport)?
     var logger: Logger
 
     /// Fails early (before the server starts) on a bad `--controllers` value.
@@ -28,7 +31,8 @@ struct ControlPlane: Sendable {
 
     /// Runs the scheduler and the controllers until cancelled.
     func run() async throws {
-        let configuration = try Kubeconfig.load(path: kubeconfigPath).configuration()
+        var configuration = try Kubeconfig.load(path: kubeconfigPath).configuration()
+        configuration.localTransport = localTransport
         var controllerConfiguration = configuration
         controllerConfiguration.userAgent = "capstan-controller-manager"
         var schedulerConfiguration = configuration

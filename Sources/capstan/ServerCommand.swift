@@ -65,6 +65,7 @@ struct ServerCommand: AsyncParsableCommand {
             var control = ControlPlane(kubeconfigPath: dataDir + "/kubeconfig",
                                        controllers: controllers.split(separator: ",").map(String.init), logger: logger)
             control.clusterCAPEM = server.pki?.caCertificatePEM
+            control.localTransport = server.localTransport()
             // Several servers share an etcd store; the embedded SQLite store admits one server.
             control.leaderElection = datastore?.hasPrefix("etcd://") ?? false
             do { try control.validate() } catch { throw ValidationError("--controllers: \(error)") }

@@ -90,6 +90,7 @@ struct UpCommand: AsyncParsableCommand {
         let ready = Readiness()
         var withCA = controlPlane
         withCA.clusterCAPEM = server.pki?.caCertificatePEM
+        withCA.localTransport = server.localTransport()
         let control = withCA
         let componentLogger = logger
         let services: [ServiceGroupConfiguration.ServiceConfiguration] = [

@@ -18,6 +18,10 @@ public struct ClientConfiguration: Sendable {
     public var tlsServerName: String?
     /// Skips verifying the server's certificate. For tests against throwaway servers only.
     public var insecureSkipTLSVerify = false
+    /// A server in this process that answers every request instead of a connection to
+    /// `server` (the API server's own scheduler and controllers; see ``LocalTransport``).
+    /// The server decides who the requests come from; credentials here are not sent.
+    public var localTransport: (any LocalTransport)?
     /// The namespace typed helpers use when none is given and the object names none.
     public var namespace = "default"
 

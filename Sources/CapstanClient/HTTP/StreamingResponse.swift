@@ -6,27 +6,44 @@ import NIOHTTP1
 /// slows the server's writes through TCP instead of growing a buffer. Closing (or dropping) it
 /// closes the connection.
 final class StreamingResponse: Sendable {
+    private enum Source: Sendable {
+        case connection(any Channel, NIOLoopBound<HTTPStreamHandler>)
+        /// A server in this process (``LocalTransport``).
+        case local(LocalByteStream)
+    }
+
     let head: HTTPResponseHead
-    private let channel: any Channel
-    private let handler: NIOLoopBound<HTTPStreamHandler>
+    private let source: Source
 
     init(head: HTTPResponseHead, channel: any Channel, handler: NIOLoopBound<HTTPStreamHandler>) {
         self.head = head
-        self.channel = channel
-        self.handler = handler
+        self.source = .connection(channel, handler)
+    }
+
+    init(head: HTTPResponseHead, local: LocalByteStream) {
+        self.head = head
+        self.source = .local(local)
     }
 
     deinit {
-        Self.close(channel, handler)
+        close()
     }
 
     /// The next chunk of the body; nil at its end. Cancelling the calling task closes the connection.
     func nextChunk() async throws -> ByteBuffer? {
-        try await Self.nextBodyChunk(channel: channel, handler: handler)
+        switch source {
+        case .connection(let channel, let handler):
+            return try await Self.nextBodyChunk(channel: channel, handler: handler)
+        case .local(let stream):
+            return try await stream.next().map { ByteBuffer(bytes: $0) }
+        }
     }
 
     func close() {
-        Self.close(channel, handler)
+        switch source {
+        case .connection(let channel, let handler): Self.close(channel, handler)
+        case .local(let stream): stream.close()
+        }
     }
 
     /// Closes the connection, or resets the h2 stream unless its response is complete (the

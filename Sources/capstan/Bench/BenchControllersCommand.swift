@@ -48,8 +48,9 @@ struct BenchControllersCommand: AsyncParsableCommand {
         let admin = try BenchPods.client(kubeconfig: kubeconfig, connections: creators + 4)
         let probeClient = try BenchPods.client(kubeconfig: kubeconfig, connections: 2)
         let simClient = try BenchPods.client(kubeconfig: kubeconfig, connections: 48)
-        let schedClient = try BenchPods.client(kubeconfig: kubeconfig, connections: 44)
-        let controllerClient = try BenchPods.client(kubeconfig: kubeconfig, connections: 64)
+        // The scheduler and the controllers run inside `capstan server`: the in-process transport.
+        let schedClient = try BenchPods.client(kubeconfig: kubeconfig, connections: 44, local: server.server.localTransport())
+        let controllerClient = try BenchPods.client(kubeconfig: kubeconfig, connections: 64, local: server.server.localTransport())
         try await BenchPods.createNamespace(admin)
 
         var simConfig = NodeSimulator.Configuration(nodeCount: nodes, template: SimulatedNodeTemplate(cpu: "64", memory: "512Gi", pods: max(110, perNode + 10)))

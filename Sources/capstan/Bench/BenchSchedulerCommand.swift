@@ -53,7 +53,9 @@ struct BenchSchedulerCommand: AsyncParsableCommand {
         print("bench scheduler: workload=\(workload.rawValue) nodes=\(nodes) pods=\(pods), embedded server on SQLite in \(dir)")
         let admin = try BenchPods.client(kubeconfig: server.kubeconfigPath, connections: creators + 4)
         let simClient = try BenchPods.client(kubeconfig: server.kubeconfigPath, connections: 48)
-        let schedClient = try BenchPods.client(kubeconfig: server.kubeconfigPath, connections: bindConcurrency + 12)
+        // The scheduler runs inside `capstan server`: its requests take the in-process transport.
+        let schedClient = try BenchPods.client(kubeconfig: server.kubeconfigPath, connections: bindConcurrency + 12,
+                                               local: server.server.localTransport())
         try await BenchPods.createNamespace(admin)
 
         // Preemption: nodes sized so `perNode` low-priority pods fill each, then every measured pod evicts one.

@@ -46,8 +46,11 @@ struct EmbeddedServer {
 enum BenchPods {
     static let namespace = "bench"
 
-    static func client(kubeconfig: String, connections: Int) throws -> APIClient {
+    /// `local`: the embedded server's in-process transport, for the components `capstan server`
+    /// runs inside itself (the scheduler, the controllers).
+    static func client(kubeconfig: String, connections: Int, local: (any LocalTransport)? = nil) throws -> APIClient {
         var configuration = try Kubeconfig.load(path: kubeconfig).configuration()
+        configuration.localTransport = local
         configuration.maxConnections = connections
         configuration.maxIdleConnections = connections
         return try APIClient(configuration: configuration, logger: EmbeddedServer.quiet)
