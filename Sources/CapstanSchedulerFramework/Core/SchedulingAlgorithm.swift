@@ -153,55 +153,67 @@ public struct SchedulingAlgorithm: Sendable {
         }
         if nominator == nil {
             // The verdicts first, the rejected nodes' statuses only if the pod fits nowhere.
-            var processed = 0
             var rejected = 0
             var probe = -1
-            var i = start
-            while processed < numAll && feasible.count < toFind {
-                let node = nodes[i]
-                i += 1
-                if i == numAll { i = 0 }
-                processed += 1
+            let (processed, failure) = Self.visit(nodes, from: start, toFind: toFind, feasible: &feasible) { node in
                 switch framework.probeFilterPlugins(state: state, pod: pod, node: node, first: probe) {
                 case .passed:
-                    feasible.append(node)
+                    return .feasible
                 case .rejected(let index):
                     probe = index
                     rejected += 1
+                    return .rejected
                 case .undecided:
                     let s = framework.runFilterPlugins(state: state, pod: pod, node: node)
-                    if s.code == .error { return .failure(s) }
+                    if s.code == .error { return .failed(s) }
                     rejected += 1
+                    return .rejected
                 }
             }
+            if let failure { return .failure(failure) }
             if !feasible.isEmpty || rejected == 0 {
                 diagnosis.rejectedNodesWithoutStatus = rejected
                 nextStartNodeIndex = (start + processed) % numAll
                 return .success(feasible)
             }
         }
-        var processed = 0
         var lastPlugin = ""
-        var i = start
-        while processed < numAll && feasible.count < toFind {
-            let node = nodes[i]
-            i += 1
-            if i == numAll { i = 0 }
-            processed += 1
+        let (processed, failure) = Self.visit(nodes, from: start, toFind: toFind, feasible: &feasible) { node in
             let s = framework.runFilterPluginsWithNominatedPods(state: state, pod: pod, node: node, nominator: nominator)
-            if s.isSuccess {
-                feasible.append(node)
-            } else if s.code == .error {
-                return .failure(s)
-            } else {
-                diagnosis.nodeToStatus.append(uniqueNode: node.name, s)
-                if s.plugin != lastPlugin {
-                    lastPlugin = s.plugin
-                    diagnosis.addPluginStatus(s)
-                }
+            if s.isSuccess { return .feasible }
+            if s.code == .error { return .failed(s) }
+            diagnosis.nodeToStatus.append(uniqueNode: node.name, s)
+            if s.plugin != lastPlugin {
+                lastPlugin = s.plugin
+                diagnosis.addPluginStatus(s)
             }
+            return .rejected
         }
+        if let failure { return .failure(failure) }
         nextStartNodeIndex = (start + processed) % numAll
         return .success(feasible)
+    }
+
+    private enum Visit { case feasible, rejected, failed(Status) }
+
+    /// Visits `nodes` round-robin from `start` until `toFind` are feasible or every node was
+    /// seen, or a verdict failed; returns how many were seen.
+    @inline(__always)
+    private static func visit(_ nodes: [NodeInfo], from start: Int, toFind: Int, feasible: inout [NodeInfo],
+                              _ verdict: (NodeInfo) -> Visit) -> (processed: Int, failure: Status?) {
+        var processed = 0
+        var i = start
+        while processed < nodes.count && feasible.count < toFind {
+            let node = nodes[i]
+            i += 1
+            if i == nodes.count { i = 0 }
+            processed += 1
+            switch verdict(node) {
+            case .feasible: feasible.append(node)
+            case .rejected: break
+            case .failed(let status): return (processed, status)
+            }
+        }
+        return (processed, nil)
     }
 }
