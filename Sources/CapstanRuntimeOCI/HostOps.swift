@@ -48,11 +48,6 @@ enum HostOps {
         }
     }
 
-    /// Whether `path` is a namespace bound on a file (nsfs), as the pod's namespaces are while they exist.
-    static func isNamespace(_ path: String) -> Bool {
-        PodNamespaces.exists(path)
-    }
-
     /// Unmounts and deletes namespace files (missing ones are fine).
     static func removeNamespaces(_ paths: [String]) {
         for path in paths { PodNamespaces.remove(path) }

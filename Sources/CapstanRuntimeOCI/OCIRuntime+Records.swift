@@ -75,7 +75,7 @@ extension OCIRuntime {
             }
             var sandbox = Sandbox(status: record.status, config: record.config, directory: directory, ipc: record.ipc, uts: record.uts)
             let namespaces = [record.status.networkNamespacePath, record.ipc, record.uts].compactMap { $0 }
-            if sandbox.status.state == .ready, !namespaces.allSatisfy(HostOps.isNamespace) {
+            if sandbox.status.state == .ready, !namespaces.allSatisfy(PodNamespaces.exists) {
                 // The namespaces are gone (the host restarted): its containers cannot run there any more.
                 sandbox.status.state = .notReady
             }

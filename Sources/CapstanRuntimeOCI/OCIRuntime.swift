@@ -188,7 +188,7 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
         do {
             try HostOps.createNamespaces(network: ownsNetwork ? network : nil, ipc: ipc, uts: uts, hostname: hostname)
         } catch {
-            HostOps.removeNamespaces([ownsNetwork ? network : nil, ipc, uts].compactMap { $0 })
+            // The namespaces that were made are gone already (PodNamespaces cleans up after itself).
             try? FileManager.default.removeItem(atPath: directory)
             throw error
         }

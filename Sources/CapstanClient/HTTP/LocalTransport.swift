@@ -168,7 +168,7 @@ public final class LocalByteStream: Sendable {
                 s.writer = nil
                 s.onClose = nil
             }
-            return (s.reader, s.writer, s.end == nil ? s.onClose : nil)
+            return (s.reader, s.writer, s.onClose)  // nil once the writer finished
         }
         reader?.resume(throwing: CancellationError())
         writer?.resume(throwing: CancellationError())
