@@ -26,6 +26,8 @@ public final class NodeAgent: Sendable {
     private let workers = Mutex<[String: (worker: PodWorker, task: Task<Void, Never>)]>([:])
     /// `namespace/name` → uid, for the log endpoint.
     private let podIndex = Mutex<[String: String]>([:])
+    /// Counts the pods taken on, in order: their places at the start gate.
+    private let arrivals = Atomic<UInt64>(0)
     private let boundPort = Mutex<Int?>(nil)
 
     public init(client: APIClient, configuration: NodeAgentConfiguration, runtime: any ContainerRuntime,
@@ -82,7 +84,8 @@ public final class NodeAgent: Sendable {
         let events = EventRecorder(client: client, component: "kubelet", host: configuration.nodeName, logger: logger)
         let context = PodWorker.Context(client: client, runtime: runtime, images: imageService, network: network,
                                         configuration: configuration, runtimeName: version.runtimeName, hostIP: facts.internalIP,
-                                        logger: logger, events: events)
+                                        logger: logger, events: events,
+                                        startGate: configuration.parallelStarts > 0 ? StartGate(width: configuration.parallelStarts) : nil)
         let eventWriter = Task { await events.run() }
         defer { eventWriter.cancel() }
         await withTaskGroup(of: Void.self) { group in
@@ -146,7 +149,7 @@ public final class NodeAgent: Sendable {
             let state = try? await runtime.listContainers(ContainerFilter(labelSelector: [AgentLabels.podUID: uid]))
             if state?.isEmpty ?? true { return }
         }
-        let worker = PodWorker(pod: pod, context: context)
+        let worker = PodWorker(pod: pod, context: context, arrival: arrivals.add(1, ordering: .relaxed).oldValue)
         let key = "\(pod.metadata?.namespace ?? "")/\(pod.metadata?.name ?? "")"
         podIndex.withLock { $0[key] = uid }
         let task = Task {

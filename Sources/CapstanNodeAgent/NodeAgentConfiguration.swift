@@ -24,6 +24,10 @@ public struct NodeAgentConfiguration: Sendable {
     public var syncInterval: Duration
     /// How often mounted configMap, secret, downwardAPI and projected volumes are brought up to date.
     public var volumeRefreshInterval: Duration = .seconds(10)
+    /// How many pods' sandboxes and containers are made and started at once, the pod taken on
+    /// first going first (0, the default: no limit). A limit lets the first pods of a burst run
+    /// early; the burst as a whole takes longer (see docs/benchmarks.md, `bench pods`).
+    public var parallelStarts: Int = 0
     /// The HTTPS endpoint for logs; nil: none.
     public var server: AgentServerConfiguration?
     public var clock: AgentClock

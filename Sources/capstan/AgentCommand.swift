@@ -43,8 +43,17 @@ struct AgentCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Stop every pod's containers when the agent exits (default: leave them for the next agent to adopt).")
     var stopPodsOnExit = false
 
+    @Option(name: .long, help: "Pods whose sandboxes and containers are made and started at once, the first-seen pod first (default 0: no limit).")
+    var parallelStarts: Int?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
+
+    func validate() throws {
+        if let parallelStarts, parallelStarts < 0 {
+            throw ValidationError("--parallel-starts must be 0 (no limit) or a count of pods, not \(parallelStarts)")
+        }
+    }
 
     func run() async throws {
         var logger = Logger(label: "capstan.agent")
@@ -61,7 +70,7 @@ struct AgentCommand: AsyncParsableCommand {
         let agent = try AgentCommand.makeOCIAgent(
             client: client, caPEM: clientConfiguration.certificateAuthorityPEM, nodeName: name, root: root,
             stateDirectory: stateDirectory, runtimeBinary: runtime, port: port, insecureRegistries: insecureRegistries, podCIDR: podCIDR,
-            network: .bridge(name: bridge), stopPodsOnExit: stopPodsOnExit, logger: logger)
+            network: .bridge(name: bridge), stopPodsOnExit: stopPodsOnExit, parallelStarts: parallelStarts, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [.init(service: AgentService(agent: agent))],
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         print("node agent \(name) joining \(clientConfiguration.server)")
@@ -94,7 +103,7 @@ extension AgentCommand {
     /// `capstan agent` and `capstan up` both make theirs here.
     static func makeOCIAgent(client: APIClient, caPEM: [UInt8]?, nodeName: String, root: String, stateDirectory: String, runtimeBinary: String,
                              port: Int, insecureRegistries: String, podCIDR: String, network: NodeAgentConfiguration.Network,
-                             stopPodsOnExit: Bool, logger: Logger) throws -> NodeAgent {
+                             stopPodsOnExit: Bool, parallelStarts: Int? = nil, logger: Logger) throws -> NodeAgent {
         let facts = HostFacts.probe(rootDirectory: "/", runtimeVersion: "")
         let images = try ImageStore(root: root + "/images",
                                     plainHTTPRegistries: Set(insecureRegistries.split(separator: ",").map(String.init)), logger: logger)
@@ -110,11 +119,10 @@ extension AgentCommand {
         let server = try AgentServerConfiguration.selfSigned(
             nodeName: nodeName, ipAddresses: [facts.internalIP, "127.0.0.1"], port: port,
             clientCAPEM: caPEM.map { String(decoding: $0, as: UTF8.self) })
-        return NodeAgent(
-            client: client,
-            configuration: NodeAgentConfiguration(nodeName: nodeName, rootDirectory: root, defaultPodCIDR: podCIDR,
-                                                  network: network, stopPodsOnExit: stopPodsOnExit, server: server),
-            runtime: oci, imageService: oci, logger: logger)
+        var configuration = NodeAgentConfiguration(nodeName: nodeName, rootDirectory: root, defaultPodCIDR: podCIDR,
+                                                   network: network, stopPodsOnExit: stopPodsOnExit, server: server)
+        if let parallelStarts { configuration.parallelStarts = parallelStarts }
+        return NodeAgent(client: client, configuration: configuration, runtime: oci, imageService: oci, logger: logger)
     }
 }
 

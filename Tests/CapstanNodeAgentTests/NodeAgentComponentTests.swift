@@ -31,10 +31,11 @@ final class FastClock: Sendable {
 
 /// Runs an agent with the fake runtime against the server until `body` returns.
 func withAgent<R>(_ client: APIClient, runtime: FakeContainerRuntime, clock: AgentClock, server: AgentServerConfiguration? = nil,
-                  node: String = "node-1", _ body: (NodeAgent) async throws -> R) async throws -> R {
+                  node: String = "node-1", parallelStarts: Int = 0, _ body: (NodeAgent) async throws -> R) async throws -> R {
     try await withTemporaryDirectory { root in
-        let configuration = NodeAgentConfiguration(nodeName: node, rootDirectory: root, network: .none, syncInterval: .seconds(1),
+        var configuration = NodeAgentConfiguration(nodeName: node, rootDirectory: root, network: .none, syncInterval: .seconds(1),
                                                    server: server, clock: clock)
+        configuration.parallelStarts = parallelStarts
         let agent = NodeAgent(client: client, configuration: configuration, runtime: runtime, imageService: runtime, logger: quietLogger)
         let task = Task { try await agent.run() }
         defer { task.cancel() }
@@ -46,12 +47,14 @@ func withAgent<R>(_ client: APIClient, runtime: FakeContainerRuntime, clock: Age
 }
 
 /// `withAgent` with a fresh fake runtime on a fast clock (holding `busybox:1.36` unless `image` is false).
-func withFakeAgent<R>(_ client: APIClient, image: Bool = true, server: AgentServerConfiguration? = nil,
+func withFakeAgent<R>(_ client: APIClient, image: Bool = true, server: AgentServerConfiguration? = nil, parallelStarts: Int = 0,
                       _ body: (FakeContainerRuntime, NodeAgent) async throws -> R) async throws -> R {
     let fast = FastClock()
     let runtime = FakeContainerRuntime(now: { fast.agentClock.now() })
     if image { runtime.addImage("busybox:1.36") }
-    return try await withAgent(client, runtime: runtime, clock: fast.agentClock, server: server) { try await body(runtime, $0) }
+    return try await withAgent(client, runtime: runtime, clock: fast.agentClock, server: server, parallelStarts: parallelStarts) {
+        try await body(runtime, $0)
+    }
 }
 
 /// The events kubelet recorded about a pod of the default namespace.
@@ -281,6 +284,26 @@ func boundPod(_ name: String, command: [String], node: String = "node-1", grace:
                     return Set(events.map(\.reason)).isSuperset(of: ["Pulling", "Failed", "BackOff"])
                 }, "\(events.map { "\($0.reason): \($0.message)" })")
                 #expect(events.contains { $0.reason == "Failed" && $0.message == "Error: ErrImagePull" && $0.type == "Warning" })
+            }
+        }
+    }
+
+    /// With one pod starting at a time, a pod stuck pulling or crash-looping gives the slot up:
+    /// the pods after it start.
+    @Test func oneStartAtATimeStillStartsEveryPodPastAStuckOne() async throws {
+        try await withClient { client, _ in
+            try await withFakeAgent(client, parallelStarts: 1) { _, _ in
+                var stuck = boundPod("stuck", command: ["sleep", "1"])
+                stuck.spec?.containers[0].image = "registry.invalid/missing:1"
+                _ = try await client.create(stuck)
+                _ = try await client.create(boundPod("crashing", command: ["fake", "exit", "1"]))
+                for i in 0..<3 { _ = try await client.create(boundPod("web-\(i)", command: ["sleep", "infinity"])) }
+                #expect(await eventually {
+                    let pods = (try? await client.list(CoreV1.Pod.self, namespace: "default").items) ?? []
+                    return pods.filter { $0.metadata?.name?.hasPrefix("web-") == true && $0.status?.phase == "Running" }.count == 3
+                })
+                let stuckPod = try await client.get(CoreV1.Pod.self, name: "stuck", namespace: "default")
+                #expect(stuckPod.status?.phase == "Pending")
             }
         }
     }

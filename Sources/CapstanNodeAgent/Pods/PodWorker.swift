@@ -21,6 +21,8 @@ actor PodWorker {
         let logger: Logger
         /// Kubelet's events (Pulled, Created, Started, Killing, Unhealthy, BackOff, Failed).
         var events: EventRecorder?
+        /// Admits sandbox and container start-ups a few at a time, oldest pod first; nil: no limit.
+        var startGate: StartGate?
     }
 
     private let context: Context
@@ -37,10 +39,15 @@ actor PodWorker {
     private var writingStatus = false
     private let wakeup = Wakeup()
     let uid: String
+    /// The order the agent took the pod on in: its place at the ``StartGate``.
+    private let arrival: UInt64
+    /// Holds a slot of the ``StartGate``: from the first start-up action until the worker waits.
+    private var holdsStartSlot = false
 
-    init(pod: CoreV1.Pod, context: Context) {
+    init(pod: CoreV1.Pod, context: Context, arrival: UInt64 = 0) {
         self.pod = pod
         self.context = context
+        self.arrival = arrival
         uid = pod.metadata?.uid ?? ""
         planner = PodPlanner(startTime: pod.status?.startTime?.date)
         lastWritten = pod.status
@@ -71,6 +78,7 @@ actor PodWorker {
 
     /// Runs until the pod is finalized or the task is cancelled.
     func run() async {
+        defer { releaseStartSlot() }
         let clock = context.configuration.clock
         var volumesRefreshed = clock.now()
         while !Task.isCancelled {
@@ -83,6 +91,7 @@ actor PodWorker {
             let state: PodRuntimeState
             do { state = try await observe() } catch {
                 context.logger.warning("listing the pod's containers failed", metadata: ["pod": "\(namespace)/\(name)", "error": "\(error)"])
+                releaseStartSlot()
                 await wakeup.wait(timeout: context.configuration.syncInterval, clock: clock)
                 continue
             }
@@ -105,6 +114,8 @@ actor PodWorker {
             if let wake = plan.wakeAt {
                 timeout = min(timeout, Duration(timeInterval: max(0, wake.timeIntervalSince(clock.now()))))
             }
+            // Nothing left to start this round: the next pod may start.
+            releaseStartSlot()
             await wakeup.wait(timeout: timeout, clock: clock)
         }
     }
@@ -265,20 +276,22 @@ actor PodWorker {
         let hostNetwork = pod.spec?.hostNetwork == true
         var netnsPath: String?
         do {
-            if !hostNetwork, let network = context.network {
-                let status = try await network.setUp(podUID: uid)
-                netnsPath = status.namespacePath
-                podIP = status.ip
+            try await admitted {
+                if !hostNetwork, let network = context.network {
+                    let status = try await network.setUp(podUID: uid)
+                    netnsPath = status.namespacePath
+                    podIP = status.ip
+                }
+                let labels = [AgentLabels.managed: "true", AgentLabels.podUID: uid, AgentLabels.podName: name, AgentLabels.podNamespace: namespace]
+                let config = PodSandboxConfig(
+                    metadata: PodSandboxMetadata(name: name, namespace: namespace, uid: uid, attempt: attempt),
+                    hostname: pod.spec?.hostname ?? String(name.prefix(63)),
+                    logDirectory: context.configuration.podDirectory(namespace: namespace, name: name, uid: uid),
+                    namespaces: NamespaceOptions(network: hostNetwork ? .node : .pod, pid: pod.spec?.shareProcessNamespace == true ? .pod : .container,
+                                                 ipc: pod.spec?.hostIPC == true ? .node : .pod),
+                    networkNamespacePath: netnsPath, labels: labels, annotations: meta?.annotations ?? [:])
+                _ = try await context.runtime.runPodSandbox(config)
             }
-            let labels = [AgentLabels.managed: "true", AgentLabels.podUID: uid, AgentLabels.podName: name, AgentLabels.podNamespace: namespace]
-            let config = PodSandboxConfig(
-                metadata: PodSandboxMetadata(name: name, namespace: namespace, uid: uid, attempt: attempt),
-                hostname: pod.spec?.hostname ?? String(name.prefix(63)),
-                logDirectory: context.configuration.podDirectory(namespace: namespace, name: name, uid: uid),
-                namespaces: NamespaceOptions(network: hostNetwork ? .node : .pod, pid: pod.spec?.shareProcessNamespace == true ? .pod : .container,
-                                             ipc: pod.spec?.hostIPC == true ? .node : .pod),
-                networkNamespacePath: netnsPath, labels: labels, annotations: meta?.annotations ?? [:])
-            _ = try await context.runtime.runPodSandbox(config)
             planner.recordSandboxCreated()
         } catch {
             planner.recordFailure(container: "", image: "", .sandbox("\(error)"), now: context.configuration.clock.now())
@@ -300,6 +313,8 @@ actor PodWorker {
                     planner.recordFailure(container: name, image: image, .imagePull(message), now: now)
                     return
                 }
+                // A pull waits on the network, not the CPU: other pods start meanwhile.
+                releaseStartSlot()
                 event(.normal, "Pulling", "Pulling image \"\(image)\"", container: name)
                 let started = ContinuousClock.now
                 present = try await context.images.pullImage(image, auth: await pullAuth(for: image))
@@ -341,9 +356,12 @@ actor PodWorker {
             return
         }
         do {
-            let id = try await context.runtime.createContainer(in: sandboxID, config)
-            event(.normal, "Created", "Created container: \(name)", container: name)
-            try await context.runtime.startContainer(id)
+            let id = try await admitted {
+                let id = try await context.runtime.createContainer(in: sandboxID, config)
+                event(.normal, "Created", "Created container: \(name)", container: name)
+                try await context.runtime.startContainer(id)
+                return id
+            }
             event(.normal, "Started", "Started container \(name)", container: name)
             planner.recordStarted(container: name)
             if let hook = container.lifecycle?.postStart {
@@ -356,6 +374,24 @@ actor PodWorker {
             event(.warning, "Failed", "Error: \(Self.message(error))", container: name)
             planner.recordFailure(container: name, image: image, .createContainer(Self.message(error)), now: context.configuration.clock.now())
         }
+    }
+
+    /// Runs runtime start-up work once the worker holds a slot of the node's ``StartGate`` (at
+    /// once when there is none). The slot is kept for the pod's next start-up actions, so a pod
+    /// that began starting finishes before later pods take the CPU, and freed when the worker
+    /// waits or pulls an image.
+    private func admitted<T>(_ body: () async throws -> T) async throws -> T {
+        if let gate = context.startGate, !holdsStartSlot {
+            try await gate.acquire(priority: arrival)
+            holdsStartSlot = true
+        }
+        return try await body()
+    }
+
+    private func releaseStartSlot() {
+        guard holdsStartSlot else { return }
+        holdsStartSlot = false
+        context.startGate?.release()
     }
 
     // MARK: Events
