@@ -264,6 +264,7 @@ let package = Package(
                 "CapstanNodeAgent",
                 "CapstanRuntimeOCI",
                 "CapstanImageStore",
+                "CCapstanHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -313,7 +314,7 @@ let package = Package(
         .testTarget(name: "CapstanImageStoreTests", dependencies: ["CapstanImageStore", "CapstanOCI"], swiftSettings: strict),
         .testTarget(
             name: "CapstanRuntimeOCITests",
-            dependencies: ["CapstanRuntimeOCI", "CapstanContainerRuntime", "CapstanImageStore", "CapstanOCI", "CCapstanShim"],
+            dependencies: ["CapstanRuntimeOCI", "CapstanContainerRuntime", "CapstanImageStore", "CapstanOCI", "CCapstanShim", "CCapstanHost"],
             swiftSettings: strict
         ),
         // Processes as users run them: `capstan up` with real runc and real kubectl.

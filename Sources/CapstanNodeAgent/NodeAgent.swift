@@ -126,6 +126,7 @@ public final class NodeAgent: Sendable {
                     if !adoptedOrphans {
                         adoptedOrphans = true
                         await removeOrphans(known: uids, network: context.network)
+                        configuration.onStarted?()
                     }
                 case .added(let pod), .modified(let pod):
                     await upsert(pod, context: context)

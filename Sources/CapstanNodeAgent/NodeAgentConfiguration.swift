@@ -28,6 +28,8 @@ public struct NodeAgentConfiguration: Sendable {
     /// first going first (0, the default: no limit). A limit lets the first pods of a burst run
     /// early; the burst as a whole takes longer (see docs/benchmarks.md, `bench pods`).
     public var parallelStarts: Int = 0
+    /// Called once, when the agent has registered its Node and taken on the pods bound to it.
+    public var onStarted: (@Sendable () -> Void)?
     /// The HTTPS endpoint for logs; nil: none.
     public var server: AgentServerConfiguration?
     public var clock: AgentClock

@@ -122,6 +122,7 @@ extension AgentCommand {
         var configuration = NodeAgentConfiguration(nodeName: nodeName, rootDirectory: root, defaultPodCIDR: podCIDR,
                                                    network: network, stopPodsOnExit: stopPodsOnExit, server: server)
         if let parallelStarts { configuration.parallelStarts = parallelStarts }
+        configuration.onStarted = { StartupFootprint.release(logger: logger) }
         return NodeAgent(client: client, configuration: configuration, runtime: oci, imageService: oci, logger: logger)
     }
 }

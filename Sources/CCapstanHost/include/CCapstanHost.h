@@ -57,4 +57,11 @@ int capstan_remove_namespace(const char *path);
 /// /run/netns, so the namespace files bound in it unmount in every mount namespace. 0 or -errno.
 int capstan_prepare_namespace_directory(const char *directory);
 
+/// Drops this process's page-table entries for its read-only file mappings that hold no
+/// private copies (the executable's code and constants, shared libraries' code): what start-up
+/// ran stops counting as resident, and what runs again faults back in from the page cache.
+/// Mappings that are writable, or were ever written (relocated data), are left alone.
+/// Returns the resident bytes released, or -errno.
+long capstan_release_file_mappings(void);
+
 #endif
