@@ -3,9 +3,10 @@
 //   capstan-shim --id ID --bundle DIR --runtime BIN --runtime-root DIR [--cgroup PATH]
 //                [--log-path FILE --log-max-size BYTES --log-max-files N] [--stdin [--stdin-once]]
 //
-// fd 3 is the sync pipe: the shim writes `ok <pid>\n` once `<runtime> create` made the
-// container (its init is then this process's child: the shim is a child subreaper), or
-// `error <status>\n`, and closes it. The agent runs `<runtime> start` itself.
+// fd 3 is the sync pipe: the shim writes `ok <pid>\n` once `<runtime> run --detach` made and
+// started the container (its init is then this process's child: the shim is a child
+// subreaper), or `error <status>\n`, and closes it. One runtime process per container: create
+// and start in one (the CRI's create only prepares the bundle; see OCIRuntime.startContainer).
 //
 // While the container runs the shim:
 // - holds an exclusive flock on `<bundle>/shim.lock` (the agent waits for it to learn that the
@@ -422,7 +423,7 @@ static void write_exit_file(struct shim *shim) {
     if (rename(temporary, path) != 0) fail("renaming the exit file");
 }
 
-/// Starts `<runtime> create` with the container's stdio; its init is reparented to this subreaper.
+/// Starts `<runtime> run --detach` with the container's stdio; its init is reparented to this subreaper.
 static pid_t spawn_create(struct shim *shim, int input_read, int output_write, int errors_write) {
     const struct options *options = &shim->options;
     char log[4200], pid_file[4200];
@@ -433,8 +434,8 @@ static pid_t spawn_create(struct shim *shim, int input_read, int output_write, i
     reset_signals();
     int input = input_read >= 0 ? input_read : open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (dup2(input, 0) < 0 || dup2(output_write, 1) < 0 || dup2(errors_write, 2) < 0) _exit(127);
-    execlp(options->runtime, options->runtime, "--root", options->runtime_root, "--log", log, "--log-format", "json", "create",
-           "--bundle", options->bundle, "--pid-file", pid_file, options->id, (char *)NULL);
+    execlp(options->runtime, options->runtime, "--root", options->runtime_root, "--log", log, "--log-format", "json", "run",
+           "--detach", "--bundle", options->bundle, "--pid-file", pid_file, options->id, (char *)NULL);
     _exit(127);
 }
 

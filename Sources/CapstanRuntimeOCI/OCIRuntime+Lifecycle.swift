@@ -20,7 +20,8 @@ extension OCIRuntime {
         if let logPath = container.config.logPath {
             try? FileManager.default.createDirectory(atPath: (logPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         }
-        // The shim runs `create` and answers on the sync pipe (its fd 3): `ok <pid>` or `error <status>`.
+        // The shim runs `run --detach` (create and start in one runtime process) and answers on
+        // the sync pipe (its fd 3): `ok <pid>` or `error <status>`.
         var arguments = [shimBinary, "--id", id, "--bundle", bundle, "--runtime", configuration.runtimeBinary, "--runtime-root", runtimeRoot,
                          "--cgroup", container.cgroupsPath]
         if let logPath = container.config.logPath {
@@ -30,6 +31,9 @@ extension OCIRuntime {
         if container.config.stdin { arguments += container.config.stdinOnce ? ["--stdin", "--stdin-once"] : ["--stdin"] }
         let shimPID: pid_t
         let reply: String
+        // The process starts while the runtime runs, and may exit before the shim answers: its
+        // start time is taken first, so that it never comes after its finish.
+        let launched = Date()
         do {
             let sync = try Pipe2()
             let shimLog = open(bundle + "/shim.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
@@ -51,7 +55,7 @@ extension OCIRuntime {
         guard fields.count == 2, fields[0] == "ok", let pid = Int32(fields[1]), pid > 0 else {
             _ = await Subprocess.wait(shimPID)
             let message = Self.runtimeError(runtimeLog) ?? Shim.errors(bundle: bundle)
-                ?? "\(configuration.runtimeBinary) create failed (\(reply.isEmpty ? "no answer from the shim" : reply.trimmingCharacters(in: .whitespacesAndNewlines)))"
+                ?? "\(configuration.runtimeBinary) run failed (\(reply.isEmpty ? "no answer from the shim" : reply.trimmingCharacters(in: .whitespacesAndNewlines)))"
             _ = try? await Subprocess.run(runtimeCommand(["delete", "--force", id]))
             markStartFailed(id, message: message)
             throw RuntimeError(.startFailed, message)
@@ -61,7 +65,7 @@ extension OCIRuntime {
             state.containers[id]?.status.state = .running
             state.containers[id]?.status.pid = pid
             state.containers[id]?.process = process
-            state.containers[id]?.status.startedAt = Date()
+            state.containers[id]?.status.startedAt = launched
             state.containers[id]?.starting = false
         }
         persistContainer(id)
@@ -70,27 +74,6 @@ extension OCIRuntime {
             _ = await Subprocess.wait(shimPID)
             await self.shimEnded(id)
         }
-        let start = try? await Subprocess.run(runtimeCommand(["--log", runtimeLog, "--log-format", "json", "start", id]))
-        if start?.status != 0 {
-            let message = Self.runtimeError(runtimeLog) ?? start?.stderrText ?? "\(configuration.runtimeBinary) start failed"
-            if Self.startedBeforeItsStateWentAway(message) { return }
-            process?.signal(SIGKILL)
-            await waitForExit(id, timeout: .seconds(10))
-            state.withLock { state in
-                state.containers[id]?.status.reason = "StartError"
-                state.containers[id]?.status.message = message
-            }
-            persistContainer(id)
-            throw RuntimeError(.startFailed, message)
-        }
-    }
-
-    /// runc's `start` reads the container's exec fifo, which lets the init run the process, and
-    /// then removes the fifo. A process that exits at once can be reaped, and its state deleted
-    /// by the shim's `delete`, before that removal: `start` then fails on a missing fifo, although
-    /// the process ran (its exit is recorded as any other).
-    static func startedBeforeItsStateWentAway(_ message: String) -> Bool {
-        message.contains("exec.fifo") && message.contains("no such file or directory")
     }
 
     public func stopContainer(_ id: String, timeout: Duration) async throws {
