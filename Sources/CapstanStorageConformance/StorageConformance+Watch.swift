@@ -34,6 +34,35 @@ extension StorageConformance {
         }
     }
 
+    static func watchPrefixesByBytes(_ fixture: StorageFixture) async throws {
+        let storage = fixture.backend
+        var log = Recorder(storage)
+        let start = try await storage.currentRevision()
+        // Prefixes ending in `/`, and ones that end inside a segment or name one key.
+        let prefixes = ["", "/bp/", "/bp/a/", "/bp/a", "/bp/ab", "/bp/a/x", "/bq"]
+        var streams: [WatchStream] = []
+        for prefix in prefixes { streams.append(try await storage.watch(prefix: prefix, afterRevision: start)) }
+        try await log.create("/bp/a", "1")
+        try await log.create("/bp/a/x", "2")
+        try await log.create("/bp/ab/y", "3")
+        try await log.create("/bp/b", "4")
+        try await log.create("/bqz", "5")
+        try await log.update("/bp/a/x", "6")
+        try await log.delete("/bp/ab/y")
+        for (prefix, stream) in zip(prefixes, streams) {
+            let expected = log.under(prefix, after: start)
+            let seen = try await events(stream, count: expected.count, "live events under \"\(prefix)\"")
+            #expect(seen == expected, "prefix \"\(prefix)\": \(seen.map(\.key)) against \(expected.map(\.key))")
+        }
+        // Nothing more arrives for any of them: a marker written last is the next event of each watch that covers it.
+        let marker = try await log.create("/bp/zz", "end")
+        for (prefix, stream) in zip(prefixes, streams) where StorageKey.hasPrefix("/bp/zz", prefix) {
+            let next = try await events(stream, count: 1, "marker under \"\(prefix)\"")
+            #expect(next.map(\.revision) == [marker.modRevision], "prefix \"\(prefix)\"")
+        }
+        for stream in streams { stream.cancel() }
+    }
+
     static func watchReplay(_ fixture: StorageFixture) async throws {
         let storage = fixture.backend
         var log = Recorder(storage)

@@ -46,6 +46,7 @@ public enum StorageConformance {
         Check(name: "watch replays exactly the missed events, then live ones", body: watchReplay),
         Check(name: "watch from every past revision", body: watchFromEveryRevision),
         Check(name: "watch progress notifications", body: watchProgress),
+        Check(name: "live watches match prefixes by bytes, not path segments", body: watchPrefixesByBytes),
         Check(name: "watch cancellation", body: watchCancellation),
         Check(name: "compaction, then compacted", body: compaction),
         Check(name: "lease expiry and revocation", body: leases),

@@ -18,8 +18,51 @@ final class SQLiteWatchHub: Sendable {
         var published: Int64
         var compactRevision: Int64
         var watchers: [Int: Watcher] = [:]
+        /// Watchers whose prefix is empty or ends in `/` (every watch the registry makes), by
+        /// prefix: an event finds them through the `/`-ended prefixes of its key, not by a
+        /// scan of every watcher.
+        var bySegmentPrefix: [String: Set<Int>] = [:]
+        /// Watchers with any other prefix, matched byte by byte.
+        var otherPrefixes: Set<Int> = []
         var nextID = 0
         var closed: StorageError?
+
+        static func isSegmentPrefix(_ prefix: String) -> Bool { prefix.isEmpty || prefix.utf8.last == UInt8(ascii: "/") }
+
+        mutating func add(_ id: Int, _ watcher: Watcher) {
+            watchers[id] = watcher
+            if Self.isSegmentPrefix(watcher.prefix) {
+                bySegmentPrefix[watcher.prefix, default: []].insert(id)
+            } else {
+                otherPrefixes.insert(id)
+            }
+        }
+
+        mutating func remove(_ id: Int) {
+            guard let watcher = watchers.removeValue(forKey: id) else { return }
+            if Self.isSegmentPrefix(watcher.prefix) {
+                bySegmentPrefix[watcher.prefix]?.remove(id)
+                if bySegmentPrefix[watcher.prefix]?.isEmpty == true { bySegmentPrefix[watcher.prefix] = nil }
+            } else {
+                otherPrefixes.remove(id)
+            }
+        }
+
+        /// The watchers whose prefix `key` starts with.
+        func matching(_ key: String) -> [Int] {
+            var ids: [Int] = []
+            if let all = bySegmentPrefix[""] { ids.append(contentsOf: all) }
+            let utf8 = key.utf8
+            var index = utf8.startIndex
+            while let slash = utf8[index...].firstIndex(of: UInt8(ascii: "/")) {
+                index = utf8.index(after: slash)
+                if let found = bySegmentPrefix[String(key[..<index])] { ids.append(contentsOf: found) }
+            }
+            for id in otherPrefixes {
+                if let watcher = watchers[id], StorageKey.hasPrefix(key, watcher.prefix) { ids.append(id) }
+            }
+            return ids
+        }
     }
 
     private let state: Mutex<State>
@@ -41,27 +84,23 @@ final class SQLiteWatchHub: Sendable {
             let id = state.nextID
             state.nextID += 1
             let channel = WatchChannel(limit: bufferLimit, onCancel: { [weak self] in self?.remove(id) })
-            state.watchers[id] = Watcher(prefix: prefix, minRevision: max(after, state.published), channel: channel)
+            state.add(id, Watcher(prefix: prefix, minRevision: max(after, state.published), channel: channel))
             return (channel, after < state.published ? state.published : nil)
         }
     }
 
     private func remove(_ id: Int) {
-        state.withLock { _ = $0.watchers.removeValue(forKey: id) }
+        state.withLock { $0.remove(id) }
     }
 
     /// Sends a committed batch (events in revision order) to the matching watchers.
     func publish(_ events: [WatchEvent], through revision: Int64) {
         state.withLock { state in
-            if !events.isEmpty {
-                for (id, watcher) in state.watchers {
-                    for event in events where event.revision > watcher.minRevision {
-                        guard StorageKey.hasPrefix(event.key, watcher.prefix) else { continue }
-                        if !watcher.channel.send(.event(event)) {
-                            state.watchers[id] = nil
-                            break
-                        }
-                    }
+            // Events in revision order; each watcher's in that order too.
+            for event in events {
+                for id in state.matching(event.key) {
+                    guard let watcher = state.watchers[id], event.revision > watcher.minRevision else { continue }
+                    if !watcher.channel.send(.event(event)) { state.remove(id) }
                 }
             }
             state.published = max(state.published, revision)
@@ -77,7 +116,7 @@ final class SQLiteWatchHub: Sendable {
             if let closed = state.closed { throw closed }
             let revision = state.published
             for (id, watcher) in state.watchers where watcher.minRevision <= revision {
-                if !watcher.channel.send(.progress(revision: revision)) { state.watchers[id] = nil }
+                if !watcher.channel.send(.progress(revision: revision)) { state.remove(id) }
             }
         }
     }
@@ -90,6 +129,8 @@ final class SQLiteWatchHub: Sendable {
             state.closed = error
             let channels = state.watchers.values.map(\.channel)
             state.watchers = [:]
+            state.bySegmentPrefix = [:]
+            state.otherPrefixes = []
             return channels
         }
         for channel in channels { channel.finish(throwing: error) }
