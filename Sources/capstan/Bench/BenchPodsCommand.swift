@@ -30,6 +30,9 @@ struct BenchPodsCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Write the agent's debug log to this file (to see where start-up time goes).")
     var agentLog: String?
 
+    @Option(name: .long, help: "Bursts to measure one after the other on the same node (each after the last one's pods are gone); the result is their median.")
+    var rounds = 1
+
     @Option(name: .long, help: "The agent's --parallel-starts: pods started at once, first-seen first (default: the agent's, no limit).")
     var parallelStarts: Int?
 
@@ -37,6 +40,8 @@ struct BenchPodsCommand: AsyncParsableCommand {
         if let parallelStarts, parallelStarts < 0 {
             throw ValidationError("--parallel-starts must be 0 (no limit) or a count of pods, not \(parallelStarts)")
         }
+        if rounds < 1 { throw ValidationError("--rounds must be at least 1, not \(rounds)") }
+        if pods < 1 { throw ValidationError("--pods must be at least 1, not \(pods)") }
     }
 
     func run() async throws {
@@ -111,10 +116,54 @@ struct BenchPodsCommand: AsyncParsableCommand {
         }
         print(String(format: "agent pid %d idle RSS %.1f MB (most from 3 to 13 s after Ready)", agent.processIdentifier, agentIdleRSS))
 
+        var results: [Burst] = []
+        for round in 0..<rounds {
+            if round > 0 { try await removeAll(client: client) }
+            let burst = try await measureBurst(client: client, agentPID: agent.processIdentifier, serverPID: server.pid,
+                                               names: (0..<pods).map { "bench-\(round)-\($0)" })
+            results.append(burst)
+            print(burst.summary(pods: pods))
+        }
+        // Clean up the pods before the agent stops.
+        try? await removeAll(client: client)
+        let p50 = Self.median(results.map(\.p50)), p99 = Self.median(results.map(\.p99))
+        if rounds > 1 {
+            print(String(format: "%d rounds: p50 %@ ms (median %.0f), p99 %@ ms (median %.0f)", rounds,
+                         results.map { String(format: "%.0f", $0.p50) }.joined(separator: " "), p50,
+                         results.map { String(format: "%.0f", $0.p99) }.joined(separator: " "), p99))
+        }
+        print(String(format: "RESULT pods=%d p50_ms=%.0f p99_ms=%.0f agent_idle_rss_mb=%.1f runtime=%@%@", pods, p50, p99, agentIdleRSS, runtime,
+                     rounds > 1 ? " rounds=\(rounds)" : ""))
+    }
+
+    /// One burst: every pod created at once, each timed from its create to Running seen by a watch.
+    struct Burst {
+        var latencies: [Double]
+        var elapsedMS: Double
+        var cpu: (agent: Double, server: Double, bench: Double, machine: Double)
+
+        func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int((Double(latencies.count) * p).rounded(.up)) - 1)] }
+        var p50: Double { percentile(0.5) }
+        var p99: Double { percentile(0.99) }
+
+        func summary(pods: Int) -> String {
+            let cores = ProcessInfo.processInfo.activeProcessorCount
+            // Where the time went: CPU of the agent, the server and everything else (OCI runtime,
+            // shims, the kernel's workers), per pod; /proc counts in 10 ms ticks.
+            return String(format: "%d pods Running after %.0f ms; create to Running: min %.0f ms, p50 %.0f ms, p99 %.0f ms, max %.0f ms\n", pods,
+                          elapsedMS, latencies.first ?? 0, p50, p99, latencies.last ?? 0)
+                + String(format: "CPU from the first create to the last Running: machine %.0f ms (%.0f%% of %d cores), agent %.0f ms, server %.0f ms, bench %.0f ms, the rest %.0f ms; per pod %.1f ms",
+                         cpu.machine * 1000, cpu.machine / max(1e-9, elapsedMS / 1000) / Double(cores) * 100, cores, cpu.agent * 1000,
+                         cpu.server * 1000, cpu.bench * 1000, (cpu.machine - cpu.agent - cpu.server - cpu.bench) * 1000,
+                         cpu.machine * 1000 / Double(pods))
+        }
+    }
+
+    private func measureBurst(client: APIClient, agentPID: Int32, serverPID: Int32, names: [String]) async throws -> Burst {
         // Watch, then create every pod at once.
         let created = SharedBox<[String: ContinuousClock.Instant]>([:])
         let running = SharedBox<[String: Duration]>([:])
-        let pods = self.pods, image = self.image
+        let count = names.count, image = self.image
         let watch = Task {
             for try await event in client.watch(CoreV1.Pod.self, namespace: "default") {
                 guard case .modified(let pod) = event, pod.status?.phase == "Running", let name = pod.metadata?.name else { continue }
@@ -123,20 +172,19 @@ struct BenchPodsCommand: AsyncParsableCommand {
                 var done = false
                 running.update { r in
                     if r[name] == nil, let t0 { r[name] = now - t0 }
-                    done = r.count >= pods
+                    done = r.count >= count
                 }
                 if done { return }
             }
         }
         try await Task.sleep(for: .milliseconds(200))
-        let agentCPU = ProcessCPU(pid: agent.processIdentifier), serverCPU = ProcessCPU(pid: server.pid)
+        let agentCPU = ProcessCPU(pid: agentPID), serverCPU = ProcessCPU(pid: serverPID)
         let cpuBefore = (agent: agentCPU.seconds() ?? 0, server: serverCPU.seconds() ?? 0, bench: ProcessCPU().seconds() ?? 0,
                          machine: MachineCPU.busySeconds() ?? 0)
         let start = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for i in 0..<pods {
+            for name in names {
                 group.addTask {
-                    let name = "bench-\(i)"
                     var pod = CoreV1.Pod(metadata: MetaV1.ObjectMeta(name: name, namespace: "default"))
                     pod.spec = CoreV1.PodSpec(containers: [
                         CoreV1.Container(command: ["sleep", "3600"], image: image, imagePullPolicy: "Never", name: "main"),
@@ -149,31 +197,37 @@ struct BenchPodsCommand: AsyncParsableCommand {
             try await group.waitForAll()
         }
         let waitDeadline = ContinuousClock.now + .seconds(120)
-        while running.value.count < pods, ContinuousClock.now < waitDeadline {
+        while running.value.count < count, ContinuousClock.now < waitDeadline {
             try await Task.sleep(for: .milliseconds(10))
         }
         watch.cancel()
         let all = ContinuousClock.now - start
         let cpu = (agent: (agentCPU.seconds() ?? 0) - cpuBefore.agent, server: (serverCPU.seconds() ?? 0) - cpuBefore.server,
                    bench: (ProcessCPU().seconds() ?? 0) - cpuBefore.bench, machine: (MachineCPU.busySeconds() ?? 0) - cpuBefore.machine)
-        let latencies = Array(running.value.values).map { Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15 }.sorted()
-        guard latencies.count == pods else {
-            throw ValidationError("only \(latencies.count) of \(pods) pods reached Running within 120 s")
+        let latencies = Array(running.value.values).map { Percentile.ms($0) }.sorted()
+        guard latencies.count == count else {
+            throw ValidationError("only \(latencies.count) of \(count) pods reached Running within 120 s")
         }
-        func pct(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int((Double(latencies.count) * p).rounded(.up)) - 1)] }
-        print(String(format: "%d pods Running after %.0f ms; create to Running: min %.0f ms, p50 %.0f ms, p99 %.0f ms, max %.0f ms",
-                     pods, Double(all.components.seconds) * 1000 + Double(all.components.attoseconds) / 1e15, latencies.first ?? 0,
-                     pct(0.5), pct(0.99), latencies.last ?? 0))
-        // Where the time went: CPU of the agent, the server and everything else (OCI runtime,
-        // shims, `ip`, the kernel's workers), per pod; /proc counts in 10 ms ticks.
-        print(String(format: "CPU from the first create to the last Running: machine %.0f ms (%.0f%% of %d cores), agent %.0f ms, server %.0f ms, bench %.0f ms, the rest %.0f ms; per pod %.1f ms",
-                     cpu.machine * 1000, cpu.machine / max(1e-9, Percentile.ms(all) / 1000) / Double(ProcessInfo.processInfo.activeProcessorCount) * 100,
-                     ProcessInfo.processInfo.activeProcessorCount, cpu.agent * 1000, cpu.server * 1000, cpu.bench * 1000,
-                     (cpu.machine - cpu.agent - cpu.server - cpu.bench) * 1000, cpu.machine * 1000 / Double(pods)))
-        // Clean up the pods before the agent stops.
-        for i in 0..<pods {
-            _ = try? await client.request(method: .delete, path: "/api/v1/namespaces/default/pods/bench-\(i)", query: ["gracePeriodSeconds": "0"])
+        return Burst(latencies: latencies, elapsedMS: Percentile.ms(all), cpu: cpu)
+    }
+
+    /// Deletes the bench's pods at once and waits until the agent has finished them all.
+    private func removeAll(client: APIClient) async throws {
+        let pods = try await client.list(CoreV1.Pod.self, namespace: "default").items
+        for name in pods.compactMap({ $0.metadata?.name }) {
+            _ = try? await client.request(method: .delete, path: "/api/v1/namespaces/default/pods/\(name)", query: ["gracePeriodSeconds": "0"])
         }
-        print(String(format: "RESULT pods=%d p50_ms=%.0f p99_ms=%.0f agent_idle_rss_mb=%.1f runtime=%@", pods, pct(0.5), pct(0.99), agentIdleRSS, runtime))
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            if try await client.list(CoreV1.Pod.self, namespace: "default").items.isEmpty { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw ValidationError("the bench's pods were not gone 60 s after their deletion")
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 }
