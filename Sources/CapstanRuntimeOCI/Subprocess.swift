@@ -42,10 +42,16 @@ enum Subprocess {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
         let argv = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
-        let env = (environment ?? ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }).map { strdup($0) } + [nil]
-        defer { env.forEach { free($0) } }
         var pid: pid_t = 0
-        let result = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, env)
+        let result: Int32
+        if let environment {
+            let env = environment.map { strdup($0) } + [nil]
+            defer { env.forEach { free($0) } }
+            result = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, env)
+        } else {
+            // The agent's own environment as it is (no dictionary built and flattened per spawn).
+            result = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, environ)
+        }
         guard result == 0 else {
             throw Failure(description: "cannot run \(arguments[0]): \(String(cString: strerror(result)))")
         }
