@@ -365,6 +365,8 @@ actor PodWorker {
             event(.normal, "Started", "Started container \(name)", container: name)
             planner.recordStarted(container: name)
             if let hook = container.lifecycle?.postStart {
+                // A hook may take its time (up to 30 s): other pods start meanwhile.
+                releaseStartSlot()
                 if case .failure(let message) = await runHook(hook, containerID: id, container: container, timeout: 30) {
                     context.logger.warning("postStart hook failed", metadata: ["pod": "\(namespace)/\(self.name)", "container": "\(name)", "error": "\(message)"])
                     try? await context.runtime.stopContainer(id, timeout: .seconds(PodView(pod: pod, runtime: PodRuntimeState()).gracePeriod))
@@ -379,7 +381,7 @@ actor PodWorker {
     /// Runs runtime start-up work once the worker holds a slot of the node's ``StartGate`` (at
     /// once when there is none). The slot is kept for the pod's next start-up actions, so a pod
     /// that began starting finishes before later pods take the CPU, and freed when the worker
-    /// waits or pulls an image.
+    /// waits, pulls an image or runs a postStart hook.
     private func admitted<T>(_ body: () async throws -> T) async throws -> T {
         if let gate = context.startGate, !holdsStartSlot {
             try await gate.acquire(priority: arrival)
