@@ -268,17 +268,8 @@ public final class APIClient: Sendable {
         let response = await local.respond(method: request.head.method, uri: request.head.uri, headers: request.head.headers, body: body)
         let bytes: [UInt8]
         switch response.body {
-        case .bytes(let b):
-            bytes = b
-        case .stream(let stream):
-            var collected: [UInt8] = []
-            do {
-                while let chunk = try await stream.next() { collected += chunk }
-            } catch {
-                stream.close()
-                throw error
-            }
-            bytes = collected
+        case .bytes(let b): bytes = b
+        case .stream(let stream): bytes = try await stream.collect()
         }
         return HTTPResponse(head: HTTPResponseHead(version: .http1_1, status: response.status, headers: response.headers),
                             body: ByteBuffer(bytes: bytes), keepAlive: true)
@@ -371,8 +362,7 @@ public final class APIClient: Sendable {
         }
         let head = HTTPResponseHead(version: .http1_1, status: response.status, headers: response.headers)
         guard (200..<300).contains(Int(response.status.code)) else {
-            var body: [UInt8] = []
-            while body.count < 1 << 20, let chunk = try? await stream.next() { body += chunk }
+            let body = (try? await stream.collect(limit: 1 << 20)) ?? []
             stream.close()
             throw APIError(statusBody: body, httpStatus: Int(response.status.code))
         }

@@ -50,6 +50,11 @@ struct AgentCommand: AsyncParsableCommand {
     var logLevel: Logger.Level = .info
 
     func validate() throws {
+        try Self.validate(parallelStarts: parallelStarts)
+    }
+
+    /// `--parallel-starts`: 0 (no limit) or a count of pods.
+    static func validate(parallelStarts: Int?) throws {
         if let parallelStarts, parallelStarts < 0 {
             throw ValidationError("--parallel-starts must be 0 (no limit) or a count of pods, not \(parallelStarts)")
         }

@@ -2,6 +2,15 @@ import Synchronization
 import Testing
 @testable import CapstanNodeAgent
 
+extension StartGate {
+    /// `body` between an acquire and its release, as a pod worker's start-up runs.
+    func run<T>(priority: UInt64, isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> T) async throws -> T {
+        try await acquire(priority: priority)
+        defer { release() }
+        return try await body()
+    }
+}
+
 @Suite struct StartGateTests {
     /// Records what ran, and how many ran at once.
     private final class Recorder: Sendable {

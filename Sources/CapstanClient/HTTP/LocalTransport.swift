@@ -155,6 +155,20 @@ public final class LocalByteStream: Sendable {
         }
     }
 
+    /// The whole body, read to its end; once `limit` bytes are read, the rest is left and the
+    /// stream closed. A failed read closes the stream and throws.
+    public func collect(limit: Int = .max) async throws -> [UInt8] {
+        var body: [UInt8] = []
+        do {
+            while body.count < limit, let chunk = try await next() { body += chunk }
+        } catch {
+            close()
+            throw error
+        }
+        if body.count >= limit { close() }
+        return body
+    }
+
     /// The reader is done: pending and later writes fail, and the writer's producer is told.
     public func close() {
         let (reader, writer, onClose) = state.withLock { s in

@@ -37,9 +37,7 @@ struct BenchPodsCommand: AsyncParsableCommand {
     var parallelStarts: Int?
 
     func validate() throws {
-        if let parallelStarts, parallelStarts < 0 {
-            throw ValidationError("--parallel-starts must be 0 (no limit) or a count of pods, not \(parallelStarts)")
-        }
+        try AgentCommand.validate(parallelStarts: parallelStarts)
         if rounds < 1 { throw ValidationError("--rounds must be at least 1, not \(rounds)") }
         if pods < 1 { throw ValidationError("--pods must be at least 1, not \(pods)") }
     }
