@@ -2,11 +2,14 @@
 //
 //   capstan-shim --id ID --bundle DIR --runtime BIN --runtime-root DIR [--cgroup PATH]
 //                [--log-path FILE --log-max-size BYTES --log-max-files N] [--stdin [--stdin-once]]
+//                [--sealed-runtime]
 //
 // fd 3 is the sync pipe: the shim writes `ok <pid>\n` once `<runtime> run --detach` made and
 // started the container (its init is then this process's child: the shim is a child
 // subreaper), or `error <status>\n`, and closes it. One runtime process per container: create
 // and start in one (the CRI's create only prepares the bundle; see OCIRuntime.startContainer).
+// With --sealed-runtime, fd 4 is a sealed in-memory copy of the runtime's binary (the agent's
+// SealedRuntime): the shim runs the runtime from it, as `BIN` in its argv[0].
 //
 // While the container runs the shim:
 // - holds an exclusive flock on `<bundle>/shim.lock` (the agent waits for it to learn that the
@@ -29,6 +32,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +48,8 @@
 #include <unistd.h>
 
 #define SYNC_FD 3
+#define RUNTIME_FD 4
+#define RUNTIME_FD_PATH "/proc/self/fd/4"
 #define MAX_CLIENTS 8
 #define DRAIN_MILLISECONDS 2000
 
@@ -51,6 +57,8 @@ struct options {
     const char *id;
     const char *bundle;
     const char *runtime;
+    /// The file executed for the runtime: RUNTIME_FD_PATH with --sealed-runtime, else `runtime`.
+    const char *runtime_file;
     const char *runtime_root;
     const char *cgroup;
     const char *log_path;
@@ -141,6 +149,20 @@ static void reset_signals(void) {
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/// execvp(3) of `file` with `name` as argv[0] and the NULL-terminated arguments after it.
+static void execvp_as(const char *file, const char *name, ...) {
+    const char *argv[32];
+    int count = 0;
+    argv[count++] = name;
+    va_list arguments;
+    va_start(arguments, name);
+    const char *argument;
+    while (count < 31 && (argument = va_arg(arguments, const char *))) argv[count++] = argument;
+    va_end(arguments);
+    argv[count] = NULL;
+    execvp(file, (char *const *)argv);
+}
+
 /// Runs `<runtime> delete --force <id>` and waits for it.
 static void delete_container(const struct options *options) {
     pid_t pid = fork();
@@ -151,7 +173,7 @@ static void delete_container(const struct options *options) {
             dup2(null, 0);
             dup2(null, 1);
         }
-        execlp(options->runtime, options->runtime, "--root", options->runtime_root, "delete", "--force", options->id, (char *)NULL);
+        execvp_as(options->runtime_file, options->runtime, "--root", options->runtime_root, "delete", "--force", options->id, (char *)NULL);
         _exit(127);
     }
     if (pid < 0) return;
@@ -178,6 +200,7 @@ static int parse_options(int argc, char **argv, struct options *options) {
         const char *name = argv[i];
         if (!strcmp(name, "--stdin")) { options->stdin_enabled = 1; continue; }
         if (!strcmp(name, "--stdin-once")) { options->stdin_once = 1; continue; }
+        if (!strcmp(name, "--sealed-runtime")) { options->runtime_file = RUNTIME_FD_PATH; continue; }
         if (i + 1 >= argc) {
             fprintf(stderr, "capstan-shim: %s needs a value\n", name);
             return -1;
@@ -198,9 +221,10 @@ static int parse_options(int argc, char **argv, struct options *options) {
     }
     if (!options->id || !options->bundle || !options->runtime || !options->runtime_root) {
         fprintf(stderr, "usage: capstan-shim --id ID --bundle DIR --runtime BIN --runtime-root DIR [--cgroup PATH] "
-                        "[--log-path FILE --log-max-size BYTES --log-max-files N] [--stdin [--stdin-once]]\n");
+                        "[--log-path FILE --log-max-size BYTES --log-max-files N] [--stdin [--stdin-once]] [--sealed-runtime]\n");
         return -1;
     }
+    if (!options->runtime_file) options->runtime_file = options->runtime;
     return 0;
 }
 
@@ -434,8 +458,8 @@ static pid_t spawn_create(struct shim *shim, int input_read, int output_write, i
     reset_signals();
     int input = input_read >= 0 ? input_read : open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (dup2(input, 0) < 0 || dup2(output_write, 1) < 0 || dup2(errors_write, 2) < 0) _exit(127);
-    execlp(options->runtime, options->runtime, "--root", options->runtime_root, "--log", log, "--log-format", "json", "run",
-           "--detach", "--bundle", options->bundle, "--pid-file", pid_file, options->id, (char *)NULL);
+    execvp_as(options->runtime_file, options->runtime, "--root", options->runtime_root, "--log", log, "--log-format", "json", "run",
+              "--detach", "--bundle", options->bundle, "--pid-file", pid_file, options->id, (char *)NULL);
     _exit(127);
 }
 
@@ -443,8 +467,15 @@ int capstan_shim_main(int argc, char **argv) {
     static struct shim shim_storage;
     struct shim *shim = &shim_storage;
     shim->sync_fd = fcntl(SYNC_FD, F_SETFD, FD_CLOEXEC) == 0 ? SYNC_FD : -1;
-    close_from(SYNC_FD + 1);
+    close_from(RUNTIME_FD + 1);
     if (parse_options(argc, argv, &shim->options) != 0) {
+        report(shim, "error 2\n");
+        return 2;
+    }
+    // The runtime's copy is executed through its path, which a child resolves before its
+    // close-on-exec descriptors go: the runtime itself never holds it.
+    if (shim->options.runtime_file == shim->options.runtime) close(RUNTIME_FD);
+    else if (fcntl(RUNTIME_FD, F_SETFD, FD_CLOEXEC) != 0) {
         report(shim, "error 2\n");
         return 2;
     }

@@ -107,6 +107,8 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
     /// Serializes record writes, so that the last state written is the last one taken.
     let persistence = Mutex(())
     let shimBinary: String
+    /// The runtime's binary as this process and the shims execute it (nil: from its file).
+    let sealedRuntime: SealedRuntime?
     private let versionCache = Mutex<RuntimeVersion?>(nil)
 
     /// Makes this process a child subreaper, prepares the state directories, and loads the
@@ -119,6 +121,7 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
             throw RuntimeError(.internalError, "\(Shim.binaryName) was not found next to this executable or on PATH (swift build builds it; scripts/build-release too)")
         }
         shimBinary = shim
+        sealedRuntime = SealedRuntime(binary: configuration.runtimeBinary)
         guard HostOps.becomeSubreaper() else {
             throw RuntimeError(.internalError, "prctl(PR_SET_CHILD_SUBREAPER) failed: \(String(cString: strerror(errno)))")
         }
@@ -148,8 +151,8 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
         }
     }
 
-    func runtimeCommand(_ arguments: [String]) -> [String] {
-        [configuration.runtimeBinary, "--root", runtimeRoot] + arguments
+    func runtimeCommand(_ arguments: [String]) -> Subprocess.Command {
+        Subprocess.Command([configuration.runtimeBinary, "--root", runtimeRoot] + arguments, executable: sealedRuntime?.path)
     }
 
     static func newID() -> String {

@@ -26,11 +26,7 @@ enum Shim {
             let candidate = (executable as NSString).deletingLastPathComponent + "/" + binaryName
             if fm.isExecutableFile(atPath: candidate) { return candidate }
         }
-        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") {
-            let candidate = "\(directory)/\(binaryName)"
-            if fm.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return nil
+        return Subprocess.find(onPath: binaryName)
     }
 
     /// How the container's init ended, as the shim recorded it.

@@ -13,10 +13,37 @@ enum Subprocess {
         var description: String
     }
 
-    /// Starts `arguments` with the given fds as stdin/stdout/stderr (-1: /dev/null), and
-    /// `extra` as fds 3, 4, ... (they must be above 2 and not collide with those targets).
+    /// What to run: the arguments, argv[0] first, and the file executed (argv[0] unless given).
+    struct Command: Sendable {
+        var arguments: [String]
+        var executable: String
+
+        init(_ arguments: [String], executable: String? = nil) {
+            self.arguments = arguments
+            self.executable = executable ?? arguments[0]
+        }
+    }
+
+    /// The executable file `name` names: itself when it holds a slash, else the first on PATH.
+    static func find(onPath name: String) -> String? {
+        if name.contains("/") { return name }
+        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") {
+            let candidate = "\(directory)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+
     static func spawn(_ arguments: [String], stdin: Int32 = -1, stdout: Int32 = -1, stderr: Int32 = -1, extra: [Int32] = [],
                       environment: [String]? = nil) throws -> pid_t {
+        try spawn(Command(arguments), stdin: stdin, stdout: stdout, stderr: stderr, extra: extra, environment: environment)
+    }
+
+    /// Starts `command` with the given fds as stdin/stdout/stderr (-1: /dev/null), and
+    /// `extra` as fds 3, 4, ... (they must be above 2 and not collide with those targets).
+    static func spawn(_ command: Command, stdin: Int32 = -1, stdout: Int32 = -1, stderr: Int32 = -1, extra: [Int32] = [],
+                      environment: [String]? = nil) throws -> pid_t {
+        let arguments = command.arguments
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -47,10 +74,10 @@ enum Subprocess {
         if let environment {
             let env = environment.map { strdup($0) } + [nil]
             defer { env.forEach { free($0) } }
-            result = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, env)
+            result = posix_spawnp(&pid, command.executable, &actions, &attributes, argv, env)
         } else {
             // The agent's own environment as it is (no dictionary built and flattened per spawn).
-            result = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, environ)
+            result = posix_spawnp(&pid, command.executable, &actions, &attributes, argv, environ)
         }
         guard result == 0 else {
             throw Failure(description: "cannot run \(arguments[0]): \(String(cString: strerror(result)))")
@@ -96,11 +123,11 @@ enum Subprocess {
 
     /// Runs a command to completion on the calling thread (for start-up work outside async code),
     /// collecting its stdout (at most `limit` bytes); stderr is discarded.
-    static func runSynchronously(_ arguments: [String], limit: Int = 1 << 20) throws -> (status: Int32, stdout: [UInt8]) {
+    static func runSynchronously(_ command: Command, limit: Int = 1 << 20) throws -> (status: Int32, stdout: [UInt8]) {
         let out = try Pipe2()
         let pid: pid_t
         do {
-            pid = try spawn(arguments, stdout: out.write)
+            pid = try spawn(command, stdout: out.write)
         } catch {
             out.closeBoth()
             throw error
@@ -120,13 +147,17 @@ enum Subprocess {
         return (status, collected)
     }
 
-    /// Runs a command to completion, collecting its output (at most `limit` bytes per stream).
     static func run(_ arguments: [String], limit: Int = 1 << 20) async throws -> Output {
+        try await run(Command(arguments), limit: limit)
+    }
+
+    /// Runs a command to completion, collecting its output (at most `limit` bytes per stream).
+    static func run(_ command: Command, limit: Int = 1 << 20) async throws -> Output {
         let out = try Pipe2()
         let err = try Pipe2()
         let pid: pid_t
         do {
-            pid = try spawn(arguments, stdout: out.write, stderr: err.write)
+            pid = try spawn(command, stdout: out.write, stderr: err.write)
         } catch {
             out.closeBoth()
             err.closeBoth()

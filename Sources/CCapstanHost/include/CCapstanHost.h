@@ -64,4 +64,16 @@ int capstan_prepare_namespace_directory(const char *directory);
 /// Returns the resident bytes released, or -errno.
 long capstan_release_file_mappings(void);
 
+/// The seals of a sealed executable copy: no writes, no growing or shrinking, no more seals.
+/// runc and crun run from such a copy skip cloning themselves (their CVE-2019-5736 guard).
+extern const int capstan_executable_seals;
+
+/// A close-on-exec memfd named `name` holding the ELF executable at `path`, sealed with
+/// `capstan_executable_seals`, at a descriptor of at least `lowest`; or -errno (-ENOEXEC when
+/// `path` is not an ELF file).
+int capstan_sealed_executable(const char *path, const char *name, int lowest);
+
+/// The seals of `fd` (F_GET_SEALS), or -errno.
+int capstan_file_seals(int fd);
+
 #endif
