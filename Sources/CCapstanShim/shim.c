@@ -2,14 +2,15 @@
 //
 //   capstan-shim --id ID --bundle DIR --runtime BIN --runtime-root DIR [--cgroup PATH]
 //                [--log-path FILE --log-max-size BYTES --log-max-files N] [--stdin [--stdin-once]]
-//                [--sealed-runtime]
+//                [--runtime-file PATH --runtime-fd N]
 //
 // fd 3 is the sync pipe: the shim writes `ok <pid>\n` once `<runtime> run --detach` made and
 // started the container (its init is then this process's child: the shim is a child
 // subreaper), or `error <status>\n`, and closes it. One runtime process per container: create
 // and start in one (the CRI's create only prepares the bundle; see OCIRuntime.startContainer).
-// With --sealed-runtime, fd 4 is a sealed in-memory copy of the runtime's binary (the agent's
-// SealedRuntime): the shim runs the runtime from it, as `BIN` in its argv[0].
+// With --runtime-file, the runtime is executed from PATH (a link to /proc/self/fd/N, the sealed
+// in-memory copy of its binary the agent passed as fd N; see SealedRuntime) with `BIN` as its
+// argv[0]; from `BIN` when that fails.
 //
 // While the container runs the shim:
 // - holds an exclusive flock on `<bundle>/shim.lock` (the agent waits for it to learn that the
@@ -48,8 +49,6 @@
 #include <unistd.h>
 
 #define SYNC_FD 3
-#define RUNTIME_FD 4
-#define RUNTIME_FD_PATH "/proc/self/fd/4"
 #define MAX_CLIENTS 8
 #define DRAIN_MILLISECONDS 2000
 
@@ -57,8 +56,10 @@ struct options {
     const char *id;
     const char *bundle;
     const char *runtime;
-    /// The file executed for the runtime: RUNTIME_FD_PATH with --sealed-runtime, else `runtime`.
+    /// The file executed for the runtime (`runtime` without --runtime-file), and the descriptor
+    /// that file resolves through (-1: none).
     const char *runtime_file;
+    int runtime_fd;
     const char *runtime_root;
     const char *cgroup;
     const char *log_path;
@@ -122,7 +123,12 @@ static void write_all(int fd, const char *text) {
     }
 }
 
-/// Closes every descriptor above `lowest` (the agent's sockets must not live on in the shim).
+/// Closes the descriptors from `lowest` to `highest`.
+static void close_range_of(int lowest, int highest) {
+    for (int fd = lowest; fd <= highest; fd++) close(fd);
+}
+
+/// Closes every descriptor from `lowest` up (the agent's sockets must not live on in the shim).
 static void close_from(int lowest) {
 #ifdef SYS_close_range
     if (syscall(SYS_close_range, (unsigned)lowest, ~0U, 0) == 0) return;
@@ -174,6 +180,7 @@ static void delete_container(const struct options *options) {
             dup2(null, 1);
         }
         execvp_as(options->runtime_file, options->runtime, "--root", options->runtime_root, "delete", "--force", options->id, (char *)NULL);
+        execvp_as(options->runtime, options->runtime, "--root", options->runtime_root, "delete", "--force", options->id, (char *)NULL);
         _exit(127);
     }
     if (pid < 0) return;
@@ -196,11 +203,11 @@ static int parse_options(int argc, char **argv, struct options *options) {
     memset(options, 0, sizeof *options);
     options->log_max_size = 10 << 20;
     options->log_max_files = 5;
+    options->runtime_fd = -1;
     for (int i = 1; i < argc; i++) {
         const char *name = argv[i];
         if (!strcmp(name, "--stdin")) { options->stdin_enabled = 1; continue; }
         if (!strcmp(name, "--stdin-once")) { options->stdin_once = 1; continue; }
-        if (!strcmp(name, "--sealed-runtime")) { options->runtime_file = RUNTIME_FD_PATH; continue; }
         if (i + 1 >= argc) {
             fprintf(stderr, "capstan-shim: %s needs a value\n", name);
             return -1;
@@ -210,6 +217,8 @@ static int parse_options(int argc, char **argv, struct options *options) {
         else if (!strcmp(name, "--bundle")) options->bundle = value;
         else if (!strcmp(name, "--runtime")) options->runtime = value;
         else if (!strcmp(name, "--runtime-root")) options->runtime_root = value;
+        else if (!strcmp(name, "--runtime-file")) options->runtime_file = value;
+        else if (!strcmp(name, "--runtime-fd")) options->runtime_fd = atoi(value);
         else if (!strcmp(name, "--cgroup")) options->cgroup = value;
         else if (!strcmp(name, "--log-path")) options->log_path = value;
         else if (!strcmp(name, "--log-max-size")) options->log_max_size = strtoll(value, NULL, 10);
@@ -221,10 +230,10 @@ static int parse_options(int argc, char **argv, struct options *options) {
     }
     if (!options->id || !options->bundle || !options->runtime || !options->runtime_root) {
         fprintf(stderr, "usage: capstan-shim --id ID --bundle DIR --runtime BIN --runtime-root DIR [--cgroup PATH] "
-                        "[--log-path FILE --log-max-size BYTES --log-max-files N] [--stdin [--stdin-once]] [--sealed-runtime]\n");
+                        "[--log-path FILE --log-max-size BYTES --log-max-files N] [--stdin [--stdin-once]] [--runtime-file PATH --runtime-fd N]\n");
         return -1;
     }
-    if (!options->runtime_file) options->runtime_file = options->runtime;
+    if (!options->runtime_file || options->runtime_fd < 0) options->runtime_file = options->runtime;
     return 0;
 }
 
@@ -460,6 +469,8 @@ static pid_t spawn_create(struct shim *shim, int input_read, int output_write, i
     if (dup2(input, 0) < 0 || dup2(output_write, 1) < 0 || dup2(errors_write, 2) < 0) _exit(127);
     execvp_as(options->runtime_file, options->runtime, "--root", options->runtime_root, "--log", log, "--log-format", "json", "run",
               "--detach", "--bundle", options->bundle, "--pid-file", pid_file, options->id, (char *)NULL);
+    execvp_as(options->runtime, options->runtime, "--root", options->runtime_root, "--log", log, "--log-format", "json", "run",
+              "--detach", "--bundle", options->bundle, "--pid-file", pid_file, options->id, (char *)NULL);
     _exit(127);
 }
 
@@ -467,15 +478,18 @@ int capstan_shim_main(int argc, char **argv) {
     static struct shim shim_storage;
     struct shim *shim = &shim_storage;
     shim->sync_fd = fcntl(SYNC_FD, F_SETFD, FD_CLOEXEC) == 0 ? SYNC_FD : -1;
-    close_from(RUNTIME_FD + 1);
-    if (parse_options(argc, argv, &shim->options) != 0) {
-        report(shim, "error 2\n");
-        return 2;
+    int parsed = parse_options(argc, argv, &shim->options);
+    // The runtime's copy is kept, close-on-exec: a child resolves the link to it before its
+    // close-on-exec descriptors go, so the runtime itself never holds it.
+    int keep = shim->options.runtime_fd;
+    if (keep > SYNC_FD && fcntl(keep, F_SETFD, FD_CLOEXEC) == 0) {
+        close_range_of(SYNC_FD + 1, keep - 1);
+        close_from(keep + 1);
+    } else {
+        close_from(SYNC_FD + 1);
+        shim->options.runtime_file = shim->options.runtime;
     }
-    // The runtime's copy is executed through its path, which a child resolves before its
-    // close-on-exec descriptors go: the runtime itself never holds it.
-    if (shim->options.runtime_file == shim->options.runtime) close(RUNTIME_FD);
-    else if (fcntl(RUNTIME_FD, F_SETFD, FD_CLOEXEC) != 0) {
+    if (parsed != 0) {
         report(shim, "error 2\n");
         return 2;
     }

@@ -21,8 +21,8 @@ extension OCIRuntime {
             try? FileManager.default.createDirectory(atPath: (logPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         }
         // The shim runs `run --detach` (create and start in one runtime process) and answers on
-        // the sync pipe (its fd 3): `ok <pid>` or `error <status>`. Its fd 4 is the sealed copy
-        // of the runtime's binary, when there is one.
+        // the sync pipe (its fd 3): `ok <pid>` or `error <status>`. It holds the sealed copy of
+        // the runtime's binary, when there is one, under this process's number for it.
         var arguments = [shimBinary, "--id", id, "--bundle", bundle, "--runtime", configuration.runtimeBinary, "--runtime-root", runtimeRoot,
                          "--cgroup", container.cgroupsPath]
         if let logPath = container.config.logPath {
@@ -30,7 +30,7 @@ extension OCIRuntime {
                           "--log-max-files", String(configuration.containerLogMaxFiles)]
         }
         if container.config.stdin { arguments += container.config.stdinOnce ? ["--stdin", "--stdin-once"] : ["--stdin"] }
-        if sealedRuntime != nil { arguments.append("--sealed-runtime") }
+        if let sealedRuntime { arguments += ["--runtime-file", sealedRuntime.path, "--runtime-fd", String(sealedRuntime.descriptor)] }
         let shimPID: pid_t
         let reply: String
         // The process starts while the runtime runs, and may exit before the shim answers: its
@@ -41,7 +41,7 @@ extension OCIRuntime {
             let shimLog = open(bundle + "/shim.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
             defer { if shimLog >= 0 { close(shimLog) } }
             do {
-                shimPID = try Subprocess.spawn(arguments, stderr: shimLog, extra: [sync.write] + (sealedRuntime.map { [$0.descriptor] } ?? []))
+                shimPID = try Subprocess.spawn(arguments, stderr: shimLog, extra: [sync.write], keep: sealedRuntime.map { [$0.descriptor] } ?? [])
             } catch {
                 sync.closeBoth()
                 throw error

@@ -121,7 +121,7 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
             throw RuntimeError(.internalError, "\(Shim.binaryName) was not found next to this executable or on PATH (swift build builds it; scripts/build-release too)")
         }
         shimBinary = shim
-        sealedRuntime = SealedRuntime(binary: configuration.runtimeBinary)
+        sealedRuntime = SealedRuntime(binary: configuration.runtimeBinary, directory: configuration.stateRoot + "/bin")
         guard HostOps.becomeSubreaper() else {
             throw RuntimeError(.internalError, "prctl(PR_SET_CHILD_SUBREAPER) failed: \(String(cString: strerror(errno)))")
         }

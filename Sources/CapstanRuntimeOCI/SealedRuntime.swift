@@ -10,22 +10,32 @@ import Glibc
 /// themselves again, on every call, unless /proc/self/exe already is a memfd sealed against
 /// writes, which cannot be changed. Run from this copy they skip that work: the guard stays,
 /// made once per agent instead of once per call (as runc's memfd-bind does for a host).
+///
+/// The copy is executed through a link named as the runtime (`<directory>/<fd>/crun` to
+/// `/proc/self/fd/<fd>`), so its processes keep the runtime's name (comm); a child resolves the
+/// link before its close-on-exec descriptors go. A shim gets the descriptor under the same
+/// number, so the same link serves it.
 final class SealedRuntime: Sendable {
-    /// A close-on-exec descriptor, kept above the ones children get (0 to 4).
+    /// A close-on-exec descriptor, above the ones children get (0 to 4).
     let descriptor: Int32
-    /// The file to execute in a child of this process: the descriptor through /proc/self, which
-    /// the child resolves before its close-on-exec descriptors go.
-    var path: String { "/proc/self/fd/\(descriptor)" }
-    /// The descriptor a shim receives the copy as (after its sync pipe at 3).
-    static let shimDescriptor: Int32 = 4
+    /// The file to execute in a child of this process or of a shim holding `descriptor`.
+    let path: String
 
-    /// nil when `binary` is not an ELF executable found on PATH, or the copy fails: the runtime
-    /// then runs from its file.
-    init?(binary: String) {
+    /// nil when `binary` is not an ELF executable found on PATH, or the copy or its link fails:
+    /// the runtime then runs from its file.
+    init?(binary: String, directory: String) {
         guard let file = Subprocess.find(onPath: binary) else { return nil }
-        let name = "capstan-runtime:" + (binary as NSString).lastPathComponent
-        let descriptor = capstan_sealed_executable(file, name, 64)
+        let name = (binary as NSString).lastPathComponent
+        let descriptor = capstan_sealed_executable(file, "capstan-runtime:" + name, 64)
         guard descriptor >= 0 else { return nil }
+        let linkDirectory = "\(directory)/\(descriptor)"
+        path = linkDirectory + "/" + name
+        unlink(path)
+        guard (try? FileManager.default.createDirectory(atPath: linkDirectory, withIntermediateDirectories: true)) != nil,
+              symlink("/proc/self/fd/\(descriptor)", path) == 0 else {
+            close(descriptor)
+            return nil
+        }
         self.descriptor = descriptor
     }
 

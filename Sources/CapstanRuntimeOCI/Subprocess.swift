@@ -35,14 +35,15 @@ enum Subprocess {
     }
 
     static func spawn(_ arguments: [String], stdin: Int32 = -1, stdout: Int32 = -1, stderr: Int32 = -1, extra: [Int32] = [],
-                      environment: [String]? = nil) throws -> pid_t {
-        try spawn(Command(arguments), stdin: stdin, stdout: stdout, stderr: stderr, extra: extra, environment: environment)
+                      keep: [Int32] = [], environment: [String]? = nil) throws -> pid_t {
+        try spawn(Command(arguments), stdin: stdin, stdout: stdout, stderr: stderr, extra: extra, keep: keep, environment: environment)
     }
 
-    /// Starts `command` with the given fds as stdin/stdout/stderr (-1: /dev/null), and
-    /// `extra` as fds 3, 4, ... (they must be above 2 and not collide with those targets).
+    /// Starts `command` with the given fds as stdin/stdout/stderr (-1: /dev/null), `extra` as
+    /// fds 3, 4, ... (they must be above 2 and not collide with those targets), and the `keep`
+    /// fds (above those) open under their own numbers.
     static func spawn(_ command: Command, stdin: Int32 = -1, stdout: Int32 = -1, stderr: Int32 = -1, extra: [Int32] = [],
-                      environment: [String]? = nil) throws -> pid_t {
+                      keep: [Int32] = [], environment: [String]? = nil) throws -> pid_t {
         let arguments = command.arguments
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -57,6 +58,8 @@ enum Subprocess {
         for (index, fd) in extra.enumerated() {
             posix_spawn_file_actions_adddup2(&actions, fd, Int32(3 + index))
         }
+        // dup2 onto itself clears the descriptor's close-on-exec flag in the child (glibc 2.29+).
+        for fd in keep { posix_spawn_file_actions_adddup2(&actions, fd, fd) }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
