@@ -51,6 +51,7 @@ public final class FakeContainerRuntime: ContainerRuntime, ImageService {
         var calls: [Call] = []
         var nextID = 1
         var nextPID: Int32 = 1000
+        var startDelay: Duration = .zero
     }
 
     private let state = Mutex(State())
@@ -83,6 +84,12 @@ public final class FakeContainerRuntime: ContainerRuntime, ImageService {
     /// The next call of `operation` fails with `error` (queued; one error per call).
     public func failNext(_ operation: Operation, with error: RuntimeError) {
         state.withLock { $0.failures[operation, default: []].append(error) }
+    }
+
+    /// Every later `startContainer` takes `delay` before the container runs (as a real runtime's
+    /// start takes time, during which the pod's earlier status write lands).
+    public func delayStarts(by delay: Duration) {
+        state.withLock { $0.startDelay = delay }
     }
 
     /// Simulates the container's process exiting.
@@ -188,6 +195,8 @@ public final class FakeContainerRuntime: ContainerRuntime, ImageService {
     }
 
     public func startContainer(_ id: String) async throws {
+        let delay = state.withLock { $0.startDelay }
+        if delay > .zero { try await Task.sleep(for: delay) }
         let date = now()
         let echo: (String, String)? = try state.withLock { state throws(RuntimeError) in
             try Self.record(.startContainer, id, &state)

@@ -126,6 +126,37 @@ func boundPod(_ name: String, command: [String], node: String = "node-1", grace:
         }
     }
 
+    /// As kubelet: a container without a readiness probe is ready in the first status that
+    /// reports it running; the pod is not first written Running and unready.
+    @Test func firstRunningStatusIsReadyWithoutAReadinessProbe() async throws {
+        try await withClient { client, _ in
+            try await withFakeAgent(client) { runtime, _ in
+                // The Pending status is written while the container starts.
+                runtime.delayStarts(by: .milliseconds(300))
+                let firstRunning = Task { () -> CoreV1.Pod? in
+                    for try await event in client.watch(CoreV1.Pod.self, namespace: "default") {
+                        if case .modified(let pod) = event, pod.metadata?.name == "plain", pod.status?.phase == "Running" { return pod }
+                    }
+                    return nil
+                }
+                try await Task.sleep(for: .milliseconds(100))
+                _ = try await client.create(boundPod("plain", command: ["sleep", "infinity"]))
+                let result = await withTaskGroup(of: CoreV1.Pod?.self) { group in
+                    group.addTask { try? await firstRunning.value }
+                    group.addTask { try? await Task.sleep(for: .seconds(20)); return nil }
+                    let first = await group.next() ?? nil
+                    firstRunning.cancel()
+                    group.cancelAll()
+                    return first
+                }
+                let pod = try #require(result)
+                #expect(pod.status?.containerStatuses?.first?.ready == true, "\(String(describing: pod.status))")
+                #expect(pod.status?.conditions?.first { $0.type == "Ready" }?.status == "True")
+                #expect(pod.status?.conditions?.first { $0.type == "ContainersReady" }?.status == "True")
+            }
+        }
+    }
+
     /// Statuses are written beside the pod worker: a condition once reported keeps its
     /// transition time in every later write, and a readiness gate's condition set by someone
     /// else stays.

@@ -106,6 +106,7 @@ actor PodWorker {
             }
             if finished { return }
             let after = plan.actions.contains(where: { if case .probe = $0 { false } else { true } }) ? try? await observe() : state
+            if let after { planner.observe(pod: pod, runtime: after) }
             if !removed { writeStatus(runtime: after ?? state) }
             if !plan.actions.isEmpty && plan.actions.allSatisfy({ if case .probe = $0 { false } else { true } }) {
                 continue
