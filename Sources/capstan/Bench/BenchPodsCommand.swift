@@ -94,7 +94,11 @@ struct BenchPodsCommand: AsyncParsableCommand {
             }
         }
 
-        let config = try Kubeconfig.load(path: kubeconfig).configuration()
+        var config = try Kubeconfig.load(path: kubeconfig).configuration()
+        // As client-go sends them: every request a stream of one h2 connection (the watch's), so
+        // a burst opens no connections (20 TLS handshakes a round on the HTTP/1.1 pool).
+        config.http2ForRequests = true
+        config.http2StreamsPerConnection = max(config.http2StreamsPerConnection, pods + 1)
         let client = try APIClient(configuration: config)
         defer { Task { await client.shutdown() } }
         // Node Ready.
