@@ -43,7 +43,7 @@ struct AgentCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Stop every pod's containers when the agent exits (default: leave them for the next agent to adopt).")
     var stopPodsOnExit = false
 
-    @Option(name: .long, help: "Pods whose sandboxes and containers are made and started at once, the first-seen pod first (default 0: no limit).")
+    @Option(name: .long, help: "Pods whose sandboxes and containers are made and started at once, the first-seen pod first (0: no limit; default: three per core).")
     var parallelStarts: Int?
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")

@@ -31,7 +31,7 @@ final class FastClock: Sendable {
 
 /// Runs an agent with the fake runtime against the server until `body` returns.
 func withAgent<R>(_ client: APIClient, runtime: FakeContainerRuntime, clock: AgentClock, server: AgentServerConfiguration? = nil,
-                  node: String = "node-1", parallelStarts: Int = 0, _ body: (NodeAgent) async throws -> R) async throws -> R {
+                  node: String = "node-1", parallelStarts: Int = NodeAgentConfiguration.defaultParallelStarts, _ body: (NodeAgent) async throws -> R) async throws -> R {
     try await withTemporaryDirectory { root in
         var configuration = NodeAgentConfiguration(nodeName: node, rootDirectory: root, network: .none, syncInterval: .seconds(1),
                                                    server: server, clock: clock)
@@ -47,7 +47,7 @@ func withAgent<R>(_ client: APIClient, runtime: FakeContainerRuntime, clock: Age
 }
 
 /// `withAgent` with a fresh fake runtime on a fast clock (holding `busybox:1.36` unless `image` is false).
-func withFakeAgent<R>(_ client: APIClient, image: Bool = true, server: AgentServerConfiguration? = nil, parallelStarts: Int = 0,
+func withFakeAgent<R>(_ client: APIClient, image: Bool = true, server: AgentServerConfiguration? = nil, parallelStarts: Int = NodeAgentConfiguration.defaultParallelStarts,
                       _ body: (FakeContainerRuntime, NodeAgent) async throws -> R) async throws -> R {
     let fast = FastClock()
     let runtime = FakeContainerRuntime(now: { fast.agentClock.now() })

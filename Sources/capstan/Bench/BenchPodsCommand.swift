@@ -33,7 +33,7 @@ struct BenchPodsCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Bursts to measure one after the other on the same node (each after the last one's pods are gone); the result is their median.")
     var rounds = 1
 
-    @Option(name: .long, help: "The agent's --parallel-starts: pods started at once, first-seen first (default: the agent's, no limit).")
+    @Option(name: .long, help: "The agent's --parallel-starts: pods started at once, first-seen first (0: no limit; default: the agent's, three per core).")
     var parallelStarts: Int?
 
     func validate() throws {
