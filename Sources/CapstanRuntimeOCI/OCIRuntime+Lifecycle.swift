@@ -30,7 +30,9 @@ extension OCIRuntime {
                           "--log-max-files", String(configuration.containerLogMaxFiles)]
         }
         if container.config.stdin { arguments += container.config.stdinOnce ? ["--stdin", "--stdin-once"] : ["--stdin"] }
-        if let sealedRuntime { arguments += ["--runtime-file", sealedRuntime.path, "--runtime-fd", String(sealedRuntime.descriptor)] }
+        if let sealedRuntime, let file = sealedRuntime.executable {
+            arguments += ["--runtime-file", file, "--runtime-fd", String(sealedRuntime.descriptor)]
+        }
         let shimPID: pid_t
         let reply: String
         // The process starts while the runtime runs, and may exit before the shim answers: its

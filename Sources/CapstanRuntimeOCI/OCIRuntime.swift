@@ -152,7 +152,7 @@ public final class OCIRuntime: ContainerRuntime, ImageService {
     }
 
     func runtimeCommand(_ arguments: [String]) -> Subprocess.Command {
-        Subprocess.Command([configuration.runtimeBinary, "--root", runtimeRoot] + arguments, executable: sealedRuntime?.path)
+        Subprocess.Command([configuration.runtimeBinary, "--root", runtimeRoot] + arguments, executable: sealedRuntime?.executable)
     }
 
     static func newID() -> String {

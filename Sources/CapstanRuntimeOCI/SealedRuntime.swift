@@ -20,6 +20,7 @@ final class SealedRuntime: Sendable {
     let descriptor: Int32
     /// The file to execute in a child of this process or of a shim holding `descriptor`.
     let path: String
+    private let linkDirectory: String
 
     /// nil when `binary` is not an ELF executable found on PATH, or the copy or its link fails:
     /// the runtime then runs from its file.
@@ -28,15 +29,26 @@ final class SealedRuntime: Sendable {
         let name = (binary as NSString).lastPathComponent
         let descriptor = capstan_sealed_executable(file, "capstan-runtime:" + name, 64)
         guard descriptor >= 0 else { return nil }
-        let linkDirectory = "\(directory)/\(descriptor)"
+        linkDirectory = "\(directory)/\(descriptor)"
         path = linkDirectory + "/" + name
+        self.descriptor = descriptor
         unlink(path)
-        guard (try? FileManager.default.createDirectory(atPath: linkDirectory, withIntermediateDirectories: true)) != nil,
-              symlink("/proc/self/fd/\(descriptor)", path) == 0 else {
+        guard link() else {
             close(descriptor)
             return nil
         }
-        self.descriptor = descriptor
+    }
+
+    /// `path`, its link made again when something removed it (a state directory cleaned up
+    /// under a running agent); nil when that fails too, and the runtime runs from its file.
+    var executable: String? {
+        var info = stat()
+        return lstat(path, &info) == 0 || link() ? path : nil
+    }
+
+    private func link() -> Bool {
+        (try? FileManager.default.createDirectory(atPath: linkDirectory, withIntermediateDirectories: true)) != nil
+            && symlink("/proc/self/fd/\(descriptor)", path) == 0
     }
 
     deinit { close(descriptor) }

@@ -74,6 +74,39 @@ struct OCIRuntimeTests {
         }
     }
 
+    @Test("runc runs from the sealed copy; a shim whose link is gone deletes through the runtime on PATH")
+    func sealedRuntimeAndItsFallback() async throws {
+        try await RuntimeFixture.withRuntime { runtime, scratch in
+            let sealed = try #require(runtime.sealedRuntime)
+            #expect(sealed.path == "\(scratch)/state/bin/\(sealed.descriptor)/runc")
+            let sandbox = try await runtime.runPodSandbox(PodSandboxConfig(metadata: PodSandboxMetadata(name: "sealed", namespace: "default", uid: "u9")))
+            let id = try await runtime.createContainer(in: sandbox, ContainerConfig(name: "app", image: RuntimeFixture.image, command: ["sleep", "60"]))
+            try await runtime.startContainer(id)
+            // The shim holds the copy under the agent's number for it.
+            let bundle = scratch + "/state/containers/" + id
+            let shimPID = try #require(Int32(try String(contentsOfFile: bundle + "/shim.pid", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)))
+            let held = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(shimPID)/fd/\(sealed.descriptor)")
+            #expect(held.hasPrefix("/memfd:capstan-runtime:runc"), "\(held)")
+            // With the links gone, the shim's delete falls back to runc on PATH.
+            try FileManager.default.removeItem(atPath: scratch + "/state/bin")
+            try await runtime.stopContainer(id, timeout: .seconds(2))
+            let status = try await waitExited(runtime, id)
+            #expect(status.exitCode == 137 || status.exitCode == 143, "\(status)")
+            var listed = true
+            for _ in 0 ..< 100 {
+                let list = try await Subprocess.run(["runc", "--root", scratch + "/state/runtime", "list", "-q"])
+                listed = String(decoding: list.stdout, as: UTF8.self).contains(id)
+                if !listed { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(!listed, "the shim did not delete \(id) from runc's state")
+            // This process makes its link again for its next call.
+            #expect(sealed.executable == sealed.path)
+            #expect(FileManager.default.fileExists(atPath: sealed.path))
+        }
+    }
+
     @Test("a pod PID namespace is shared by its containers")
     func sharedPID() async throws {
         try await RuntimeFixture.withRuntime { runtime, _ in
