@@ -155,18 +155,23 @@ static void reset_signals(void) {
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/// execvp(3) of `file` with `name` as argv[0] and the NULL-terminated arguments after it.
-static void execvp_as(const char *file, const char *name, ...) {
+/// Executes `<runtime> --root <runtime-root>` and the NULL-terminated arguments after it, with
+/// the runtime's name as argv[0]: from the sealed copy's link when there is one, else (or when
+/// that fails) the runtime by name. Returns only when both fail.
+static void exec_runtime(const struct options *options, ...) {
     const char *argv[32];
     int count = 0;
-    argv[count++] = name;
+    argv[count++] = options->runtime;
+    argv[count++] = "--root";
+    argv[count++] = options->runtime_root;
     va_list arguments;
-    va_start(arguments, name);
+    va_start(arguments, options);
     const char *argument;
     while (count < 31 && (argument = va_arg(arguments, const char *))) argv[count++] = argument;
     va_end(arguments);
     argv[count] = NULL;
-    execvp(file, (char *const *)argv);
+    if (options->runtime_file != options->runtime) execv(options->runtime_file, (char *const *)argv);
+    execvp(options->runtime, (char *const *)argv);
 }
 
 /// Runs `<runtime> delete --force <id>` and waits for it.
@@ -179,8 +184,7 @@ static void delete_container(const struct options *options) {
             dup2(null, 0);
             dup2(null, 1);
         }
-        execvp_as(options->runtime_file, options->runtime, "--root", options->runtime_root, "delete", "--force", options->id, (char *)NULL);
-        execvp_as(options->runtime, options->runtime, "--root", options->runtime_root, "delete", "--force", options->id, (char *)NULL);
+        exec_runtime(options, "delete", "--force", options->id, (char *)NULL);
         _exit(127);
     }
     if (pid < 0) return;
@@ -467,10 +471,8 @@ static pid_t spawn_create(struct shim *shim, int input_read, int output_write, i
     reset_signals();
     int input = input_read >= 0 ? input_read : open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (dup2(input, 0) < 0 || dup2(output_write, 1) < 0 || dup2(errors_write, 2) < 0) _exit(127);
-    execvp_as(options->runtime_file, options->runtime, "--root", options->runtime_root, "--log", log, "--log-format", "json", "run",
-              "--detach", "--bundle", options->bundle, "--pid-file", pid_file, options->id, (char *)NULL);
-    execvp_as(options->runtime, options->runtime, "--root", options->runtime_root, "--log", log, "--log-format", "json", "run",
-              "--detach", "--bundle", options->bundle, "--pid-file", pid_file, options->id, (char *)NULL);
+    exec_runtime(options, "--log", log, "--log-format", "json", "run", "--detach", "--bundle", options->bundle, "--pid-file", pid_file,
+                 options->id, (char *)NULL);
     _exit(127);
 }
 

@@ -308,7 +308,6 @@ public struct PodPlanner: Sendable {
         if terminating { plan.actions.append(.finalizeDeletion) }
     }
 
-    /// Probe trackers follow container runs: a new run gets fresh trackers.
     /// Takes on the containers as observed after a round's actions: a container started in it
     /// gets its probes, and without a readiness probe it is ready at once, so the status written
     /// next reports it Running and ready, as kubelet's first Running status does (not Running,
@@ -317,6 +316,7 @@ public struct PodPlanner: Sendable {
         if let spec = pod.spec { syncProbes(spec: spec, runtime: runtime) }
     }
 
+    /// Probe trackers follow container runs: a new run gets fresh trackers.
     private mutating func syncProbes(spec: CoreV1.PodSpec, runtime: PodRuntimeState) {
         for container in (spec.initContainers ?? []).filter({ $0.restartPolicy == "Always" }) + spec.containers {
             guard let latest = runtime.latest(container.name), latest.state == .running else {

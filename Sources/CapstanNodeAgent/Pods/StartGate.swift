@@ -7,9 +7,9 @@ import Synchronization
 /// Starting a container is CPU work (the OCI runtime's processes, namespaces, mounts). When more
 /// pods arrive than the machine has cores, running every start at once shares the CPU between
 /// them and each pod waits for the whole burst; admitting them a few at a time, oldest first, lets
-/// the first pods run early, in the order they arrived (in `bench pods` the burst as a whole took
-/// more CPU and ended later, so the agent runs without a gate unless asked). Waiting for images,
-/// volumes and the API happens outside the gate.
+/// the first pods run early, in the order they arrived (the agent's default width is three per
+/// core; see ``NodeAgentConfiguration/parallelStarts``). Waiting for images, volumes and the API
+/// happens outside the gate.
 final class StartGate: Sendable {
     private struct Waiter {
         let priority: UInt64

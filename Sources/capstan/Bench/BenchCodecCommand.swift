@@ -27,8 +27,7 @@ struct BenchCodecCommand: AsyncParsableCommand {
             parse.append(try Self.time(count) { _ = try JSONValue.parse(bytes) })
             serialize.append(try Self.time(count) { _ = parsed.serialized() })
         }
-        func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
-        let (f, q, p, w) = (median(foundation), median(fast), median(parse), median(serialize))
+        let (f, q, p, w) = (Percentile.median(foundation), Percentile.median(fast), Percentile.median(parse), Percentile.median(serialize))
         print(String(format: "JSONDecoder: %.1f µs per pod (median of rounds)", f))
         print(String(format: "fast path:   %.1f µs per pod (of it the parse: %.1f µs)", q, p))
         print(String(format: "serializing the parsed pod (as the server stores and serves objects): %.1f µs", w))

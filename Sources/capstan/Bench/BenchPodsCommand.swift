@@ -128,7 +128,7 @@ struct BenchPodsCommand: AsyncParsableCommand {
         }
         // Clean up the pods before the agent stops.
         try? await removeAll(client: client)
-        let p50 = Self.median(results.map(\.p50)), p99 = Self.median(results.map(\.p99))
+        let p50 = Percentile.median(results.map(\.p50)), p99 = Percentile.median(results.map(\.p99))
         if rounds > 1 {
             print(String(format: "%d rounds: p50 %@ ms (median %.0f), p99 %@ ms (median %.0f)", rounds,
                          results.map { String(format: "%.0f", $0.p50) }.joined(separator: " "), p50,
@@ -144,9 +144,8 @@ struct BenchPodsCommand: AsyncParsableCommand {
         var elapsedMS: Double
         var cpu: (agent: Double, server: Double, bench: Double, machine: Double)
 
-        func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int((Double(latencies.count) * p).rounded(.up)) - 1)] }
-        var p50: Double { percentile(0.5) }
-        var p99: Double { percentile(0.99) }
+        var p50: Double { Percentile.of(latencies, 0.5) }
+        var p99: Double { Percentile.of(latencies, 0.99) }
 
         func summary(pods: Int) -> String {
             let cores = ProcessInfo.processInfo.activeProcessorCount
@@ -225,11 +224,5 @@ struct BenchPodsCommand: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(50))
         }
         throw ValidationError("the bench's pods were not gone 60 s after their deletion")
-    }
-
-    static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        guard !sorted.isEmpty else { return 0 }
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 }

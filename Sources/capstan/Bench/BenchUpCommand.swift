@@ -38,14 +38,9 @@ struct BenchUpCommand: AsyncParsableCommand {
             rss.append(result.rssMB)
             print(String(format: "run %d: node Ready and get nodes answered after %.0f ms; idle RSS %.1f MB", run, result.readyMS, result.rssMB))
         }
-        let ready = median(readies), memory = median(rss)
+        let ready = Percentile.median(readies), memory = Percentile.median(rss)
         print(String(format: "median: ready %.0f ms, idle RSS %.1f MB", ready, memory))
         print(String(format: "RESULT ready_ms=%.0f idle_rss_mb=%.1f runtime=%@ runs=%d", ready, memory, runtime, readies.count))
-    }
-
-    func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
     }
 
     struct Result {
