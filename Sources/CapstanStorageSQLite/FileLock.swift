@@ -31,9 +31,15 @@ final class FileLock: Sendable {
         self.descriptor = Atomic(fd)
     }
 
+    /// Unlocks, then closes. The lock belongs to the open file, which a child of this process
+    /// shares for as long as it holds a copy of the descriptor (a child made with clone or
+    /// vfork, until it execs or exits): closing alone would leave the database locked until then.
     func release() {
         let fd = descriptor.exchange(-1, ordering: .acquiringAndReleasing)
-        if fd >= 0 { close(fd) }
+        if fd >= 0 {
+            flock(fd, LOCK_UN)
+            close(fd)
+        }
     }
 
     deinit { release() }

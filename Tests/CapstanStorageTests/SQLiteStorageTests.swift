@@ -110,7 +110,7 @@ struct SQLiteStorageTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         var options = SQLiteStorage.Options()
-        options.compactionStep = 8
+        options.compactionStep = 4
         let storage = try SQLiteStorage(path: directory.file("state.db"), options: options)
         var kv = try await storage.create("/hot", value: Self.bytes("0"))
         for index in 1..<4000 {
@@ -131,14 +131,16 @@ struct SQLiteStorageTests {
                 break
             }
         }
-        // ... and each write waits for at most one short compaction step, not for all 500.
-        for index in 0..<20 { _ = try await storage.create("/during/\(index)", value: Self.bytes("x")) }
+        // ... and each write waits for at most one short compaction step, not for all 1,000 (ten
+        // writes against a thousand steps leave room for writes slowed by other tests' disk work).
+        let writes = 10
+        for index in 0..<writes { _ = try await storage.create("/during/\(index)", value: Self.bytes("x")) }
         #expect(!finished.withLock { $0 }, "writes completed while the compaction was still running")
         try await compaction.value
         #expect(try await storage.get("/hot").kv == kv)
         let report = try await storage.verifyIntegrity()
         #expect(report.isSound, "\(report)")
-        #expect(report.rows == 1 + 20)
+        #expect(report.rows == 1 + writes)
         await storage.close()
     }
 
@@ -233,6 +235,26 @@ struct SQLiteStorageTests {
         let error = try #require(throws: StorageError.self) { try SQLiteStorage(path: path) }
         #expect(error.code == .unavailable)
         #expect(error.message.contains("in use"))
+        await storage.close()
+        let again = try SQLiteStorage(path: path)
+        await again.close()
+    }
+
+    @Test("closing unlocks the database even while another copy of the lock's descriptor is open")
+    func closeUnlocksWhileTheDescriptorIsShared() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("state.db")
+        let storage = try SQLiteStorage(path: path)
+        // A copy of the lock file's descriptor, as a child made by clone or vfork holds one
+        // (the agent's namespace helper, posix_spawn) until it execs or exits.
+        let descriptors = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")
+        let lockFD = try #require(descriptors.compactMap(Int32.init).first {
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)")) == path + ".lock"
+        })
+        let copy = dup(lockFD)
+        #expect(copy >= 0)
+        defer { close(copy) }
         await storage.close()
         let again = try SQLiteStorage(path: path)
         await again.close()
