@@ -167,7 +167,15 @@ struct JSONByteParser {
     var found: [(offset: Int, path: String)] = []
     /// Members of the objects being parsed (nested ones above their parent's), so each object's
     /// dictionary is made once at its final size instead of growing member by member.
-    var members: [(key: String, value: JSONValue, path: String, offset: Int)] = []
+    var members: [Member] = []
+    /// Where each of `members` came from (kept only when duplicates are recorded).
+    var origins: [(path: String, offset: Int)] = []
+
+    /// A struct, not a tuple: its copies and destruction are specialized, not generic runtime calls.
+    struct Member {
+        let key: String
+        let value: JSONValue
+    }
 
     init(_ bytes: UnsafeBufferPointer<UInt8>, recordDuplicates: Bool) {
         self.bytes = bytes
@@ -235,7 +243,10 @@ struct JSONByteParser {
             return .object([:])
         }
         let base = members.count
-        defer { members.removeSubrange(base...) }
+        defer {
+            members.removeSubrange(base...)
+            if recordDuplicates { origins.removeSubrange(base...) }
+        }
         while true {
             skipSpace()
             guard i < bytes.count else { throw fail("unexpected end of input in object") }
@@ -246,9 +257,14 @@ struct JSONByteParser {
             guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':' after object key") }
             i += 1
             skipSpace()
-            let childPath = recordDuplicates ? (path.isEmpty ? key : path + "." + key) : ""
-            let value = try parseValue(path: childPath)
-            members.append((key, value, childPath, offset))
+            if recordDuplicates {
+                let childPath = path.isEmpty ? key : path + "." + key
+                let value = try parseValue(path: childPath)
+                members.append(Member(key: key, value: value))
+                origins.append((childPath, offset))
+            } else {
+                members.append(Member(key: key, value: try parseValue(path: "")))
+            }
             skipSpace()
             guard i < bytes.count else { throw fail("unexpected end of input in object") }
             if bytes[i] == UInt8(ascii: ",") {
@@ -258,8 +274,12 @@ struct JSONByteParser {
             if bytes[i] == UInt8(ascii: "}") {
                 i += 1
                 var object = [String: JSONValue](minimumCapacity: members.count - base)
-                for m in members[base...] where object.updateValue(m.value, forKey: m.key) != nil && recordDuplicates {
-                    found.append((m.offset, m.path))
+                if recordDuplicates {
+                    for k in base..<members.count where object.updateValue(members[k].value, forKey: members[k].key) != nil {
+                        found.append((origins[k].offset, origins[k].path))
+                    }
+                } else {
+                    for k in base..<members.count { object[members[k].key] = members[k].value }
                 }
                 return .object(object)
             }
