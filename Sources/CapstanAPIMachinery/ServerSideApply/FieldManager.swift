@@ -39,7 +39,8 @@ public struct FieldManager: Sendable {
     /// The managed fields an update starts from: the request's when it changed them on purpose, none
     /// when it reset them (`[]` or `[{}]`), otherwise the live object's.
     public static func baseEntries(live: JSONValue?, request: JSONValue?) -> [ManagedFieldsEntry] {
-        let liveEntries = (try? ManagedFieldsEntry.decode(live?["metadata"]?["managedFields"])) ?? []
+        // The live entries were checked when they were stored: their field sets are read when used.
+        let liveEntries = (try? ManagedFieldsEntry.decode(live?["metadata"]?["managedFields"], fieldsLazily: true)) ?? []
         guard let given = request?["metadata"]?["managedFields"], given != .null else { return liveEntries }
         if given == .array([]) || given == .array([.object([:])]) { return [] }
         guard let entries = try? ManagedFieldsEntry.decode(given), !entries.isEmpty else { return liveEntries }
@@ -50,11 +51,12 @@ public struct FieldManager: Sendable {
 
     public func update(live: JSONValue?, new: JSONValue, managed: [ManagedFieldsEntry], manager: String,
                        time: String) -> [ManagedFieldsEntry] {
-        let comparison = filtered(schema.compare(stripped(live) ?? schema.zeroValue(like: new), stripped(new)))
+        let scopedNew = scoped(new)
+        let comparison = filtered(schema.compare(live.map(scoped) ?? schema.zeroValue(like: scopedNew), scopedNew))
         var managers = Self.byIdentity(managed)
         let me = ManagedFieldsEntry.Identity(manager: manager, operation: .update, subresource: subresource, apiVersion: apiVersion)
         let changed = comparison.modified.union(comparison.added)
-        for (id, entry) in managers where id != me {
+        for (id, entry) in managers where id != me && !disjoint(entry) {
             managers[id]?.fields = entry.fields.subtracting(changed).subtracting(comparison.removed)
         }
         let previous = managers[me]
@@ -62,7 +64,26 @@ public struct FieldManager: Sendable {
         managers[me] = ManagedFieldsEntry(manager: manager, operation: .update, apiVersion: apiVersion,
                                           time: comparison.isSame ? previous?.time ?? time : time,
                                           subresource: subresource, fields: fields)
-        return managers.values.filter { !$0.fields.isEmpty }
+        return managers.values.filter { $0.hasFields }
+    }
+
+    /// The part of an object this subresource's writes own, the only part an update compares:
+    /// `status` through the status subresource; the rest, without `status`, through the main
+    /// resource when it has a status subresource; without `metadata.managedFields` either way.
+    func scoped(_ value: JSONValue) -> JSONValue {
+        guard case .object(var o) = value else { return value }
+        if subresource == "status" {
+            return .object(o["status"].map { ["status": $0] } ?? [:])
+        }
+        if hasStatus { o["status"] = nil }
+        return stripped(.object(o))
+    }
+
+    /// Whether an entry cannot own anything this write changes: with a status subresource, the
+    /// main resource's managers own no status and the status subresource's own only status.
+    func disjoint(_ entry: ManagedFieldsEntry) -> Bool {
+        let split: Set<String> = ["", "status"]
+        return hasStatus && entry.subresource != subresource && split.contains(entry.subresource) && split.contains(subresource)
     }
 
     // MARK: Apply
@@ -111,7 +132,7 @@ public struct FieldManager: Sendable {
         if comparison.isSame, previous?.fields == applied, let old = previous?.time {
             managers[me]?.time = old
         }
-        return ApplyResult(object: result, managedFields: managers.values.filter { !$0.fields.isEmpty })
+        return ApplyResult(object: result, managedFields: managers.values.filter { $0.hasFields })
     }
 
     // MARK: Helpers

@@ -13,7 +13,18 @@ public struct ManagedFieldsEntry: Hashable, Sendable {
     public var time: String?
     /// `status` for writes through that subresource, empty for the main resource.
     public var subresource: String
-    public var fields: FieldSet
+    public var fields: FieldSet {
+        get { decoded ?? (encoded.flatMap { try? FieldSet(fieldsV1: $0) } ?? FieldSet()) }
+        set {
+            decoded = newValue
+            encoded = nil
+        }
+    }
+    /// The field set, once decoded or set.
+    private var decoded: FieldSet?
+    /// The `fieldsV1` as read, while `fields` has not been set: written back as it came, and
+    /// decoded only when an update needs the set (most writes leave other managers' entries alone).
+    private var encoded: JSONValue?
 
     public init(manager: String, operation: Operation, apiVersion: String, time: String? = nil,
                 subresource: String = "", fields: FieldSet) {
@@ -22,7 +33,27 @@ public struct ManagedFieldsEntry: Hashable, Sendable {
         self.apiVersion = apiVersion
         self.time = time
         self.subresource = subresource
-        self.fields = fields
+        self.decoded = fields
+    }
+
+    /// Whether the entry owns any field.
+    public var hasFields: Bool {
+        if let decoded { return !decoded.isEmpty }
+        return encoded?.objectValue?.isEmpty == false
+    }
+
+    public static func == (a: ManagedFieldsEntry, b: ManagedFieldsEntry) -> Bool {
+        a.manager == b.manager && a.operation == b.operation && a.apiVersion == b.apiVersion && a.time == b.time
+            && a.subresource == b.subresource && a.fields == b.fields
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(manager)
+        hasher.combine(operation)
+        hasher.combine(apiVersion)
+        hasher.combine(time)
+        hasher.combine(subresource)
+        hasher.combine(fields)
     }
 
     /// What makes two entries the same manager: name, operation, subresource, and for updates
@@ -59,7 +90,7 @@ public struct ManagedFieldsEntry: Hashable, Sendable {
             "operation": .string(operation.rawValue),
             "apiVersion": .string(apiVersion),
             "fieldsType": .string("FieldsV1"),
-            "fieldsV1": fields.fieldsV1,
+            "fieldsV1": decoded?.fieldsV1 ?? encoded ?? .object([:]),
         ]
         if !manager.isEmpty { o["manager"] = .string(manager) }
         if let time { o["time"] = .string(time) }
@@ -67,8 +98,9 @@ public struct ManagedFieldsEntry: Hashable, Sendable {
         return .object(o)
     }
 
-    /// Reads one wire entry.
-    public init(json: JSONValue) throws(FieldsV1Error) {
+    /// Reads one wire entry; with `fieldsLazily`, its `fieldsV1` is decoded when first used
+    /// (for entries already checked, as stored objects' are).
+    public init(json: JSONValue, fieldsLazily: Bool = false) throws(FieldsV1Error) {
         guard case .object(let o) = json else { throw FieldsV1Error(message: "a managedFields entry must be an object") }
         guard let op = o["operation"]?.stringValue, let operation = Operation(rawValue: op) else {
             throw FieldsV1Error(message: "managedFields operation must be Apply or Update")
@@ -76,18 +108,23 @@ public struct ManagedFieldsEntry: Hashable, Sendable {
         if let type = o["fieldsType"]?.stringValue, type != "FieldsV1" {
             throw FieldsV1Error(message: "managedFields fieldsType \"\(type)\" is not supported (only FieldsV1)")
         }
+        let fieldsV1 = o["fieldsV1"] ?? .object([:])
         self.init(manager: o["manager"]?.stringValue ?? "", operation: operation,
                   apiVersion: o["apiVersion"]?.stringValue ?? "", time: o["time"]?.stringValue,
                   subresource: o["subresource"]?.stringValue ?? "",
-                  fields: try FieldSet(fieldsV1: o["fieldsV1"] ?? .object([:])))
+                  fields: fieldsLazily ? FieldSet() : try FieldSet(fieldsV1: fieldsV1))
+        if fieldsLazily, case .object = fieldsV1 {
+            decoded = nil
+            encoded = fieldsV1
+        }
     }
 
     /// Reads `metadata.managedFields`.
-    public static func decode(_ value: JSONValue?) throws(FieldsV1Error) -> [ManagedFieldsEntry] {
+    public static func decode(_ value: JSONValue?, fieldsLazily: Bool = false) throws(FieldsV1Error) -> [ManagedFieldsEntry] {
         guard let value, value != .null else { return [] }
         guard case .array(let items) = value else { throw FieldsV1Error(message: "managedFields must be a list") }
         var out: [ManagedFieldsEntry] = []
-        for item in items { out.append(try ManagedFieldsEntry(json: item)) }
+        for item in items { out.append(try ManagedFieldsEntry(json: item, fieldsLazily: fieldsLazily)) }
         return out
     }
 
