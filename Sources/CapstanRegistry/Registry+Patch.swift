@@ -49,8 +49,14 @@ extension Registry {
         if type != .json, let rv = patch["metadata"]?["resourceVersion"]?.stringValue {
             precondition = try parseRV(rv)
         }
+        // A merge patch changes only the top-level members it names; the rest is the stored
+        // object, already pruned (directives at the top level, and JSON patches, walk it all).
+        var members: Set<String>? = nil
+        if type != .json, case .object(let p) = patch, !p.keys.contains(where: { $0.hasPrefix("$") }) {
+            members = Set(p.keys)
+        }
         return try await replace(r, namespace: namespace, name: name, subresource: subresource, options: options,
-                                 precondition: precondition) { (current: [String: JSONValue]) throws(APIError) in
+                                 precondition: precondition, pruneMembers: members) { (current: [String: JSONValue]) throws(APIError) in
             let patched: JSONValue
             do {
                 switch type {

@@ -162,38 +162,68 @@ extension Registry {
     /// current revision as precondition, retrying on conflicts when the caller gave none.
     func replace(
         _ r: RegisteredResource, namespace: String?, name: String, subresource: Subresource, options: WriteOptions,
-        precondition: Int64?, duplicateFields: [String] = [], pruneResult: Bool = true,
+        precondition: Int64?, duplicateFields: [String] = [], pruneResult: Bool = true, pruneMembers: Set<String>? = nil,
         transform: ([String: JSONValue]) throws(APIError) -> [String: JSONValue]
     ) async throws(APIError) -> WriteResult {
         let key = r.key.key(namespace: namespace, name: name)
-        for _ in 0..<16 {
+        for attempt in 0..<16 {
+            // The first attempt starts from the watch cache's copy, as kube-apiserver's updates
+            // do: a stale copy fails the write's revision check (or the transform), and the
+            // attempts after it read storage.
+            var cached: CacheEntry? = nil
+            if attempt == 0, !options.dryRun, let entry = r.cache.get(namespace: namespace, name: name),
+               precondition == nil || precondition == entry.revision {
+                cached = entry
+            }
             let current: KeyValue
-            do {
-                guard let kv = try await storage.get(key).kv else {
-                    throw APIError.notFound(GroupResource(group: r.group, resource: r.plural), name: name)
+            let old: [String: JSONValue]
+            var oldServed: [String: JSONValue]
+            if let cached {
+                // The cache holds the served bytes: the stored object with its resourceVersion.
+                guard case .object(let served)? = try? JSONValue.parse(cached.bytes) else { continue }
+                current = KeyValue(key: key, value: [], createRevision: 0, modRevision: cached.revision)
+                oldServed = served
+                var stored = served
+                stored.edit("metadata") { $0["resourceVersion"] = nil }
+                old = stored
+            } else {
+                do {
+                    guard let kv = try await storage.get(key).kv else {
+                        throw APIError.notFound(GroupResource(group: r.group, resource: r.plural), name: name)
+                    }
+                    current = kv
+                } catch {
+                    throw Self.map(error, r, name: name)
                 }
-                current = kv
+                if let precondition, precondition != current.modRevision {
+                    throw APIError.objectModified(GroupResource(group: r.group, resource: r.plural), name: name)
+                }
+                guard case .object(let stored)? = try? JSONValue.parse(current.value) else {
+                    throw APIError.internalError("stored object \(key) does not decode")
+                }
+                old = stored
+                oldServed = stored
+                oldServed.edit("metadata") { $0["resourceVersion"] = .string(String(current.modRevision)) }
+            }
+            var new: [String: JSONValue]
+            let warnings: [String]
+            do {
+                new = try transform(oldServed)
+                try checkTypeMetaObject(&new, r)
+                // A transform that only sets server-made values on the stored (already pruned) object
+                // has nothing to prune.
+                warnings = pruneResult ? try prune(&new, r, options: options, duplicateFields: duplicateFields,
+                                                   members: pruneMembers) : []
+                try merge(&new, old: old, r, subresource: subresource)
+                r.strategy.applyDefaults(&new)
+                r.strategy.prepareForUpdate(&new, old: old, context: context(namespace: namespace))
+                if !options.managedFieldsSet { trackManagedFields(old: old, new: &new, r, subresource: subresource, options: options) }
+                try validate(new, old: old, r)
             } catch {
-                throw Self.map(error, r, name: name)
+                // What a cached copy fails may pass on the current object.
+                if cached != nil { continue }
+                throw error
             }
-            if let precondition, precondition != current.modRevision {
-                throw APIError.objectModified(GroupResource(group: r.group, resource: r.plural), name: name)
-            }
-            guard case .object(let old)? = try? JSONValue.parse(current.value) else {
-                throw APIError.internalError("stored object \(key) does not decode")
-            }
-            var oldServed = old
-            oldServed.edit("metadata") { $0["resourceVersion"] = .string(String(current.modRevision)) }
-            var new = try transform(oldServed)
-            try checkTypeMetaObject(&new, r)
-            // A transform that only sets server-made values on the stored (already pruned) object
-            // has nothing to prune.
-            let warnings = pruneResult ? try prune(&new, r, options: options, duplicateFields: duplicateFields) : []
-            try merge(&new, old: old, r, subresource: subresource)
-            r.strategy.applyDefaults(&new)
-            r.strategy.prepareForUpdate(&new, old: old, context: context(namespace: namespace))
-            if !options.managedFieldsSet { trackManagedFields(old: old, new: &new, r, subresource: subresource, options: options) }
-            try validate(new, old: old, r)
 
             // Removing the last finalizer of an object being deleted deletes it (a namespace also
             // waits for its spec.finalizers, which the namespace controller clears via finalize).
@@ -201,6 +231,8 @@ extension Registry {
             let namespaceFinalizing = r.kind == "Namespace" && r.group.isEmpty && !(new.object("spec")?.array("finalizers") ?? []).isEmpty
             if newMeta["deletionTimestamp"] != nil, (newMeta.array("finalizers") ?? []).isEmpty, !namespaceFinalizing,
                !(r.kind == "Pod" && (newMeta.int("deletionGracePeriodSeconds") ?? 0) > 0 && old.object("spec")?.string("nodeName") != nil) {
+                // The delete needs the stored create revision: from storage.
+                if cached != nil { continue }
                 if options.dryRun {
                     return WriteResult(entry: r.cache.makeEntry(current), created: false, warnings: warnings)
                 }
@@ -218,6 +250,10 @@ extension Registry {
             }
 
             let bytes = StoredObject.encode(.object(new))
+            if let cached, StoredObject.serve(bytes, revision: cached.revision) == cached.bytes {
+                // No change to the cached copy: whether it is the current object decides, so ask storage.
+                continue
+            }
             if bytes == current.value || options.dryRun {
                 // No change: Kubernetes skips the write and keeps the resourceVersion.
                 let kv = options.dryRun ? KeyValue(key: key, value: bytes, createRevision: current.createRevision,
@@ -330,11 +366,25 @@ extension Registry {
 
     /// Prunes unknown fields per the schema. Type errors are 400 BadRequest; schema violations
     /// 422 Invalid; unknown and duplicate fields fail strict validation and are warnings otherwise.
+    ///
+    /// With `members`, only those top-level members are walked: the rest of the object is the
+    /// stored one, pruned when it was written (a merge patch changes only the members it names).
     func prune(_ o: inout [String: JSONValue], _ r: RegisteredResource, options: WriteOptions,
-               duplicateFields: [String]) throws(APIError) -> [String] {
-        var value = JSONValue.object(o)
-        let result = walker.walk(&value, definition: r.info.definition)
-        o = value.objectValue ?? [:]
+               duplicateFields: [String], members: Set<String>? = nil) throws(APIError) -> [String] {
+        var result = SchemaWalker.Result()
+        if let members {
+            for name in members {
+                let part = walker.walk(member: name, of: &o, definition: r.info.definition)
+                result.typeErrors += part.typeErrors
+                result.issues += part.issues
+                result.unknownFields += part.unknownFields
+            }
+        } else {
+            var value = JSONValue.object(o)
+            o = [:]
+            result = walker.walk(&value, definition: r.info.definition)
+            o = value.objectValue ?? [:]
+        }
         if let typeError = result.typeErrors.first {
             throw APIError.badRequest("\(r.kind) in version \"\(r.version)\" cannot be handled as a \(r.kind): \(typeError)")
         }

@@ -21,56 +21,84 @@ public struct SchemaWalker: Sendable {
     /// Prunes and checks `object` as an instance of `definition`.
     public func walk(_ object: inout JSONValue, definition: String) -> Result {
         var result = Result()
-        visitType(&object, definition: definition, path: "", result: &result)
+        var path = WalkPath()
+        visitType(&object, definition: definition, path: &path, result: &result)
         return result
     }
 
-    private func visitType(_ value: inout JSONValue, definition: String, path: String, result: inout Result) {
+    /// Prunes and checks the member `name` of `object` (an instance of `definition`) alone; what
+    /// it reports is named from the object's root, as ``walk(_:definition:)`` names it.
+    public func walk(member name: String, of object: inout [String: JSONValue], definition: String) -> Result {
+        var result = Result()
+        guard let index = object.index(forKey: name) else { return result }
+        guard let field = schema.type(definition)?.fields?[name] else {
+            object[name] = nil
+            result.unknownFields.append(name)
+            return result
+        }
+        if object.values[index] == .null {
+            object[name] = nil
+            return result
+        }
+        var path = WalkPath()
+        path.segments.append(.field(name))
+        visitField(&object.values[index], field: field, path: &path, result: &result)
+        return result
+    }
+
+    private func visitType(_ value: inout JSONValue, definition: String, path: inout WalkPath, result: inout Result) {
         guard let type = schema.type(definition) else { return }
         if let special = type.special {
             checkSpecial(&value, special: special, path: path, result: &result)
             return
         }
         guard case .object(var o) = value else {
-            if value != .null { result.typeErrors.append("\(path): expected an object") }
+            if value != .null { result.typeErrors.append("\(path.rendered): expected an object") }
             return
         }
+        // The enum gives up its reference so the members below are changed in place, not copied.
+        value = .null
         let fields = type.fields ?? [:]
-        for key in Array(o.keys) {
-            let childPath = path.isEmpty ? key : path + "." + key
+        var dropped: [String] = []
+        var index = o.startIndex
+        while index != o.endIndex {
+            let key = o.keys[index]
             guard let field = fields[key] else {
-                o[key] = nil
-                result.unknownFields.append(childPath)
+                dropped.append(key)
+                result.unknownFields.append(path.rendered(appending: key))
+                o.formIndex(after: &index)
                 continue
             }
-            var child = o[key]!
-            if child == .null {
+            if o.values[index] == .null {
                 // null is the same as absent for optional fields.
-                o[key] = nil
-                continue
+                dropped.append(key)
+            } else {
+                path.segments.append(.field(key))
+                visitField(&o.values[index], field: field, path: &path, result: &result)
+                path.segments.removeLast()
             }
-            visitField(&child, field: field, path: childPath, result: &result)
-            o[key] = child
+            o.formIndex(after: &index)
         }
+        for key in dropped { o[key] = nil }
         for name in type.required ?? [] where o[name] == nil {
-            result.issues.append(.required(FieldPath(path.isEmpty ? name : path + "." + name)))
+            result.issues.append(.required(FieldPath(path.rendered(appending: name))))
         }
         value = .object(o)
     }
 
-    private func visitField(_ value: inout JSONValue, field: FieldSchema, path: String, result: inout Result) {
+    private func visitField(_ value: inout JSONValue, field: FieldSchema, path: inout WalkPath, result: inout Result) {
         switch field.kind {
         case .string:
             guard case .string(let s) = value else { return mismatch(path, "a string", &result) }
             // An empty string means "unset" and is defaulted later.
             if !s.isEmpty, let allowed = field.enumValues, !allowed.isEmpty, !allowed.contains(.string(s)) {
-                result.issues.append(.notSupported(FieldPath(path), value: s, supported: allowed.compactMap(\.stringValue)))
+                result.issues.append(.notSupported(FieldPath(path.rendered), value: s, supported: allowed.compactMap(\.stringValue)))
             }
         case .integer:
             switch value {
             case .int(let i):
                 if field.format == "int32", i < Int64(Int32.min) || i > Int64(Int32.max) {
-                    result.typeErrors.append("\(path): expected a 32-bit integer, got \(i)")
+                    result.typeErrors.append("\(path.rendered): expected a 32-bit integer, got \(i)")
                 }
             case .double(let d) where d == d.rounded() && abs(d) < 9.2e18:
                 value = .int(Int64(d))
@@ -85,9 +113,12 @@ public struct SchemaWalker: Sendable {
             guard case .bool = value else { return mismatch(path, "a boolean", &result) }
         case .array:
             guard case .array(var items) = value else { return mismatch(path, "a list", &result) }
+            value = .null
             if let itemSchema = field.items {
                 for i in items.indices {
-                    visitField(&items[i], field: itemSchema, path: "\(path)[\(i)]", result: &result)
+                    path.segments.append(.index(i))
+                    visitField(&items[i], field: itemSchema, path: &path, result: &result)
+                    path.segments.removeLast()
                 }
             }
             if field.listType == "map", let keys = field.listMapKeys {
@@ -95,22 +126,25 @@ public struct SchemaWalker: Sendable {
             } else if field.listType == "set" {
                 var seen = Set<JSONValue>()
                 for (i, item) in items.enumerated() where !seen.insert(item).inserted {
-                    result.issues.append(.duplicate(FieldPath("\(path)[\(i)]"), value: item.stringValue ?? item.description))
+                    result.issues.append(.duplicate(FieldPath(path.rendered(index: i)), value: item.stringValue ?? item.description))
                 }
             }
             value = .array(items)
         case .map:
             guard case .object(var o) = value else { return mismatch(path, "an object", &result) }
             if let valueSchema = field.values {
-                for key in Array(o.keys) {
-                    var child = o[key]!
-                    visitField(&child, field: valueSchema, path: "\(path)[\(key)]", result: &result)
-                    o[key] = child
+                value = .null
+                var index = o.startIndex
+                while index != o.endIndex {
+                    path.segments.append(.key(o.keys[index]))
+                    visitField(&o.values[index], field: valueSchema, path: &path, result: &result)
+                    path.segments.removeLast()
+                    o.formIndex(after: &index)
                 }
+                value = .object(o)
             }
-            value = .object(o)
         case .ref:
-            if let ref = field.ref { visitType(&value, definition: ref, path: path, result: &result) }
+            if let ref = field.ref { visitType(&value, definition: ref, path: &path, result: &result) }
         case .json:
             break
         case .quantity, .intOrString, .time, .microTime:
@@ -118,7 +152,7 @@ public struct SchemaWalker: Sendable {
         }
     }
 
-    private func checkSpecial(_ value: inout JSONValue, special: String, path: String, result: inout Result) {
+    private func checkSpecial(_ value: inout JSONValue, special: String, path: WalkPath, result: inout Result) {
         switch special {
         case "quantity":
             let text: String
@@ -132,7 +166,7 @@ public struct SchemaWalker: Sendable {
                 let q = try Quantity(parsing: text)
                 value = .string(q.description)
             } catch {
-                result.issues.append(.invalid(FieldPath(path), value: text, QuantityError.grammar))
+                result.issues.append(.invalid(FieldPath(path.rendered), value: text, QuantityError.grammar))
             }
         case "intOrString":
             switch value {
@@ -142,19 +176,19 @@ public struct SchemaWalker: Sendable {
         case "time":
             guard case .string(let s) = value else { return mismatch(path, "a timestamp string", &result) }
             if let t = try? MetaV1.Time(rfc3339: s) { value = .string(t.rfc3339) } else {
-                result.typeErrors.append("\(path): invalid timestamp \"\(s)\": expected RFC 3339")
+                result.typeErrors.append("\(path.rendered): invalid timestamp \"\(s)\": expected RFC 3339")
             }
         case "microTime":
             guard case .string(let s) = value else { return mismatch(path, "a timestamp string", &result) }
             if let t = try? MetaV1.MicroTime(rfc3339: s) { value = .string(t.rfc3339) } else {
-                result.typeErrors.append("\(path): invalid timestamp \"\(s)\": expected RFC 3339")
+                result.typeErrors.append("\(path.rendered): invalid timestamp \"\(s)\": expected RFC 3339")
             }
         default:
             break
         }
     }
 
-    private func checkListMapKeys(_ items: [JSONValue], keys: [String], path: String, result: inout Result) {
+    private func checkListMapKeys(_ items: [JSONValue], keys: [String], path: WalkPath, result: inout Result) {
         var seen = Set<[JSONValue]>()
         for (i, item) in items.enumerated() {
             guard case .object(let o) = item else { continue }
@@ -162,12 +196,41 @@ public struct SchemaWalker: Sendable {
             // Keys with defaults (protocol) may be absent; only complete tuples are compared.
             if tuple.allSatisfy({ $0 != .null }), !seen.insert(tuple).inserted {
                 let shown = tuple.map { $0.stringValue ?? $0.description }.joined(separator: ",")
-                result.issues.append(.duplicate(FieldPath("\(path)[\(i)]"), value: shown))
+                result.issues.append(.duplicate(FieldPath(path.rendered(index: i)), value: shown))
             }
         }
     }
 
-    private func mismatch(_ path: String, _ expected: String, _ result: inout Result) {
-        result.typeErrors.append("\(path): expected \(expected)")
+    private func mismatch(_ path: WalkPath, _ expected: String, _ result: inout Result) {
+        result.typeErrors.append("\(path.rendered): expected \(expected)")
     }
+}
+
+/// Where the walk is, kept as segments and turned into text (`spec.containers[0].name`,
+/// `metadata.labels[app]`) only when something is reported there.
+struct WalkPath {
+    enum Segment {
+        case field(String), index(Int), key(String)
+    }
+
+    var segments: [Segment] = []
+
+    var rendered: String {
+        var out = ""
+        for segment in segments {
+            switch segment {
+            case .field(let name): out += out.isEmpty ? name : "." + name
+            case .index(let i): out += "[\(i)]"
+            case .key(let key): out += "[\(key)]"
+            }
+        }
+        return out
+    }
+
+    func rendered(appending name: String) -> String {
+        let base = rendered
+        return base.isEmpty ? name : base + "." + name
+    }
+
+    func rendered(index: Int) -> String { rendered + "[\(index)]" }
 }

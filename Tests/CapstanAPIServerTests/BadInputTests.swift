@@ -266,6 +266,44 @@ struct BadInputTests {
         }
     }
 
+    /// A merge patch walks only the members it names (the rest is stored, already pruned), so
+    /// what it brings is still pruned, reported and refused as a whole-object walk would.
+    @Test func mergePatchMembersArePrunedAndReported() async throws {
+        try await withServer { s in
+            let pods = "/api/v1/namespaces/default/pods"
+            _ = try await s.http.create(pods, Fixtures.pod("pp"))
+            let patch: JSON = ["bogusTop": 1, "status": ["phase": "Running", "bogusStatus": "x",
+                                                        "conditions": [["type": "Ready", "status": "True", "bogusCondition": 1]]]]
+            let strict = try await s.http.patch(pods + "/pp/status?fieldValidation=Strict", patch)
+            expectStatus(strict, 400, "BadRequest", messageContains: "unknown field \"bogusTop\"")
+            #expect(strict.json["message"]?.string?.contains("status.bogusStatus") == true, "\(strict)")
+            #expect(strict.json["message"]?.string?.contains("status.conditions[0].bogusCondition") == true, "\(strict)")
+
+            let warn = try await s.http.patch(pods + "/pp/status", patch)
+            #expect(warn.status == 200, "\(warn)")
+            let warning = warn.headers["warning"] ?? ""
+            #expect(warning.contains("status.bogusStatus") && warning.contains("bogusTop"), "\(warning)")
+            #expect(warn.json.at("status.phase")?.string == "Running")
+            #expect(warn.json.at("status.bogusStatus") == nil && warn.json["bogusTop"] == nil)
+            #expect(warn.json.at("status.conditions.0.bogusCondition") == nil)
+
+            // A type error inside the named member is still a 400.
+            let typed = try await s.http.patch(pods + "/pp", ["spec": ["activeDeadlineSeconds": "soon"]])
+            expectStatus(typed, 400, "BadRequest", messageContains: "spec.activeDeadlineSeconds")
+
+            // The status write is owned by its manager alone; the creator's entry is kept as it was.
+            let managed = warn.json.at("metadata.managedFields")?.array ?? []
+            let created = try await s.http.get(pods + "/pp")
+            #expect(managed.count == 2, "\(managed)")
+            let main = managed.first { $0["subresource"] == nil }
+            let status = managed.first { $0["subresource"]?.string == "status" }
+            #expect(main?["fieldsV1"]?["f:spec"] != nil && main?["fieldsV1"]?["f:status"] == nil, "\(managed)")
+            #expect(status?["fieldsV1"]?["f:status"]?["f:phase"] != nil, "\(managed)")
+            #expect(status?["fieldsV1"]?.object.map { Array($0.keys) } == ["f:status"], "\(managed)")
+            #expect(created.json.at("metadata.managedFields") == warn.json.at("metadata.managedFields"))
+        }
+    }
+
     @Test func nameAndURLMustAgree() async throws {
         try await withServer { s in
             let created = try await s.http.create(Self.cms, Fixtures.configMap("n1"))
