@@ -53,15 +53,33 @@ extension JSONValue {
         case .object(let o):
             out.append(UInt8(ascii: "{"))
             var first = true
-            for key in JSONValue.orderedKeys(o) {
+            // The members by position, ordered once: no key is hashed again to find its value.
+            for index in JSONValue.orderedIndices(o) {
                 if !first { out.append(UInt8(ascii: ",")) }
                 first = false
-                JSONValue.serializeString(key, into: &out)
+                let member = o[index]
+                JSONValue.serializeString(member.key, into: &out)
                 out.append(UInt8(ascii: ":"))
-                o[key]!.serialize(into: &out)
+                member.value.serialize(into: &out)
             }
             out.append(UInt8(ascii: "}"))
         }
+    }
+
+    /// The positions of `o`'s members in ``orderedKeys(_:)``'s order.
+    static func orderedIndices(_ o: [String: JSONValue]) -> [Dictionary<String, JSONValue>.Index] {
+        var rest: [Dictionary<String, JSONValue>.Index] = []
+        rest.reserveCapacity(o.count)
+        var lead: [Dictionary<String, JSONValue>.Index] = []
+        var index = o.startIndex
+        while index != o.endIndex {
+            if leadRank(o.keys[index]) < 3 { lead.append(index) } else { rest.append(index) }
+            o.formIndex(after: &index)
+        }
+        rest.sort { bytewisePrecedes(o.keys[$0], o.keys[$1]) }
+        if lead.isEmpty { return rest }
+        lead.sort { leadRank(o.keys[$0]) < leadRank(o.keys[$1]) }
+        return lead + rest
     }
 
     /// `apiVersion`, `kind`, `metadata` first (when present), then the other keys in byte order.
@@ -81,8 +99,14 @@ extension JSONValue {
         return lead + rest
     }
 
+    /// 0, 1, 2 for `apiVersion`, `kind`, `metadata`; 3 for any other key.
     private static func leadRank(_ k: String) -> Int {
-        k == "apiVersion" ? 0 : (k == "kind" ? 1 : 2)
+        switch k {
+        case "apiVersion": return 0
+        case "kind": return 1
+        case "metadata": return 2
+        default: return 3
+        }
     }
 
     /// Byte order of the UTF-8 forms, compared over contiguous bytes.

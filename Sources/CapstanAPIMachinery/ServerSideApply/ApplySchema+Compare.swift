@@ -9,6 +9,13 @@ public struct FieldComparison: Sendable, Hashable {
     public init() {}
 
     public var isSame: Bool { added.isEmpty && modified.isEmpty && removed.isEmpty }
+
+    /// Hangs a child's differences under `element`.
+    mutating func attach(_ element: PathElement, _ child: FieldComparison) {
+        if !child.added.isEmpty { added.children[element] = child.added }
+        if !child.modified.isEmpty { modified.children[element] = child.modified }
+        if !child.removed.isEmpty { removed.children[element] = child.removed }
+    }
 }
 
 extension ApplySchema {
@@ -57,69 +64,76 @@ extension ApplySchema {
     /// What changed from `old` to `new`: added and removed leaves and members, modified leaves.
     /// Nulls count as absent.
     public func compare(_ old: JSONValue?, _ new: JSONValue?) -> FieldComparison {
-        var c = FieldComparison()
-        var path: [PathElement] = []
-        compare(old.nonNull, new.nonNull, rootSlot, &path, &c)
+        var c = compareNode(old.nonNull, new.nonNull, rootSlot)
+        // The root is never a member.
+        c.added.isMember = false
+        c.modified.isMember = false
+        c.removed.isMember = false
         return c
     }
 
-    private func compare(_ old: JSONValue?, _ new: JSONValue?, _ slot: Slot, _ path: inout [PathElement],
-                         _ c: inout FieldComparison) {
-        if old == nil, new == nil { return }
+    /// The differences under one node, as sets rooted at it: each child's sets are built once and
+    /// hung under their element, instead of inserting every changed path from the root.
+    private func compareNode(_ old: JSONValue?, _ new: JSONValue?, _ slot: Slot) -> FieldComparison {
+        var c = FieldComparison()
+        if old == nil, new == nil { return c }
         // Equal values have no differences below them (an update mostly leaves most of the
         // object alone: one equality test instead of a walk building paths).
-        if let old, let new, old == new { return }
+        if let old, let new, old == new { return c }
         let shape = self.shape(slot)
         switch (shape, old ?? new!, new ?? old!) {
         case (.structure, .object, .object), (.map, .object, .object), (.deduced, .object, .object):
             let o = old?.objectValue ?? [:]
             let n = new?.objectValue ?? [:]
-            if o.isEmpty, n.isEmpty { return leaf(old, new, &path, &c) }
-            for name in Set(o.keys).union(n.keys) {
-                path.append(.field(name))
-                let (a, b) = (o[name].nonNull, n[name].nonNull)
-                compare(a, b, member(shape, name), &path, &c)
-                item(a, b, &path, &c)
-                path.removeLast()
+            if o.isEmpty, n.isEmpty { return leaf(old, new) }
+            for (name, a) in o {
+                c.attach(.field(name), child(Optional(a).nonNull, n[name].nonNull, member(shape, name)))
+            }
+            for (name, b) in n where o[name] == nil {
+                c.attach(.field(name), child(nil, Optional(b).nonNull, member(shape, name)))
             }
         case (.associativeList(let itemSchema, let keys), .array, .array):
             let itemSlot = itemSchema.map(Slot.field) ?? .unknown
             let a = Self.index(old?.arrayValue ?? [], keys: keys)
             let b = Self.index(new?.arrayValue ?? [], keys: keys)
-            for key in Set(a.keys).union(b.keys) {
-                path.append(key)
-                compare(a[key], b[key], itemSlot, &path, &c)
-                item(a[key], b[key], &path, &c)
-                path.removeLast()
+            for (key, x) in a {
+                c.attach(key, child(x, b[key], itemSlot))
+            }
+            for (key, y) in b where a[key] == nil {
+                c.attach(key, child(nil, y, itemSlot))
             }
         case (.set, .array, .array):
             let a = Set(old?.arrayValue ?? [])
             let b = Set(new?.arrayValue ?? [])
+            var member = FieldSet()
+            member.isMember = true
             for v in a.symmetricDifference(b) {
-                path.append(.value(v))
-                if b.contains(v) { c.added.insert(path) } else { c.removed.insert(path) }
-                path.removeLast()
+                if b.contains(v) { c.added.children[.value(v)] = member } else { c.removed.children[.value(v)] = member }
             }
         default:
-            leaf(old, new, &path, &c)
+            return leaf(old, new)
         }
+        return c
     }
 
-    private func leaf(_ old: JSONValue?, _ new: JSONValue?, _ path: inout [PathElement], _ c: inout FieldComparison) {
-        guard !path.isEmpty else { return }
+    /// A member or list item: what changed under it, and itself when it appears or disappears.
+    private func child(_ old: JSONValue?, _ new: JSONValue?, _ slot: Slot) -> FieldComparison {
+        var c = compareNode(old, new, slot)
+        if old == nil, new != nil { c.added.isMember = true }
+        if old != nil, new == nil { c.removed.isMember = true }
+        return c
+    }
+
+    private func leaf(_ old: JSONValue?, _ new: JSONValue?) -> FieldComparison {
+        var c = FieldComparison()
         if old == nil {
-            c.added.insert(path)
+            c.added.isMember = true
         } else if new == nil {
-            c.removed.insert(path)
+            c.removed.isMember = true
         } else if old != new {
-            c.modified.insert(path)
+            c.modified.isMember = true
         }
-    }
-
-    /// A member or list item that appears or disappears is itself added or removed.
-    private func item(_ old: JSONValue?, _ new: JSONValue?, _ path: inout [PathElement], _ c: inout FieldComparison) {
-        if old == nil, new != nil { c.added.insert(path) }
-        if old != nil, new == nil { c.removed.insert(path) }
+        return c
     }
 
     // MARK: Zero values
