@@ -48,9 +48,8 @@ extension Registry {
 
     public func create(_ r: RegisteredResource, namespace: String?, body: [UInt8],
                        options: WriteOptions) async throws(APIError) -> WriteResult {
-        var object = try decodeObject(body, r)
-        return try await create(r, namespace: namespace, object: &object, options: options,
-                                duplicateFields: duplicateFields(body, options))
+        var (object, duplicates) = try decodeObject(body, r, options)
+        return try await create(r, namespace: namespace, object: &object, options: options, duplicateFields: duplicates)
     }
 
     public func create(_ r: RegisteredResource, namespace: String?, object: inout JSONValue, options: WriteOptions,
@@ -139,7 +138,7 @@ extension Registry {
     /// PUT: replaces the object (or its status). A resourceVersion in the body is a precondition.
     public func update(_ r: RegisteredResource, namespace: String?, name: String, body: [UInt8],
                        subresource: Subresource, options: WriteOptions) async throws(APIError) -> WriteResult {
-        var object = try decodeObject(body, r)
+        var (object, duplicates) = try decodeObject(body, r, options)
         try checkTypeMeta(&object, r)
         guard case .object(var o) = object else { throw APIError.badRequest("the body must be a JSON object") }
         let meta = o.object("metadata") ?? [:]
@@ -153,7 +152,7 @@ extension Registry {
         o.edit("metadata") { m in m["name"] = .string(name) }
         let replacement = o
         return try await replace(r, namespace: namespace, name: name, subresource: subresource, options: options,
-                                 precondition: precondition, duplicateFields: duplicateFields(body, options)) {
+                                 precondition: precondition, duplicateFields: duplicates) {
             (_: [String: JSONValue]) throws(APIError) in replacement
         }
     }
@@ -336,11 +335,18 @@ extension Registry {
         }
     }
 
-    func duplicateFields(_ body: [UInt8], _ options: WriteOptions) -> [String] {
-        guard options.fieldValidation != .ignore else { return [] }
-        var dups: [String] = []
-        _ = withUnsafeMutablePointer(to: &dups) { p in try? JSONValue.parse(body, duplicateKeys: p) }
-        return dups
+    /// The body and, unless field validation is off, the paths of its duplicate fields, in one parse.
+    func decodeObject(_ body: [UInt8], _ r: RegisteredResource, _ options: WriteOptions) throws(APIError) -> (JSONValue, [String]) {
+        guard options.fieldValidation != .ignore else { return (try decodeObject(body, r), []) }
+        var duplicates: [String] = []
+        do {
+            let value = try withUnsafeMutablePointer(to: &duplicates) { (p) throws(JSONParseError) -> JSONValue in
+                try JSONValue.parse(body, duplicateKeys: p)
+            }
+            return (value, duplicates)
+        } catch {
+            throw APIError.badRequest("the body of the request was in an unknown format: \(error.description)")
+        }
     }
 
     func checkTypeMeta(_ object: inout JSONValue, _ r: RegisteredResource) throws(APIError) {

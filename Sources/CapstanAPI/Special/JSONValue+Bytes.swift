@@ -192,8 +192,27 @@ struct JSONByteParser {
     /// Members of the objects being parsed (nested ones above their parent's), so each object's
     /// dictionary is made once at its final size instead of growing member by member.
     var members: [Member] = []
-    /// Where each of `members` came from (kept only when duplicates are recorded).
-    var origins: [(path: String, offset: Int)] = []
+    /// The byte offset of each of `members` (kept only when duplicates are recorded).
+    var origins: [Int] = []
+    /// The members and items above the value being parsed (kept only when duplicates are
+    /// recorded), to name a duplicate's path when one is found.
+    var trail: [TrailStep] = []
+
+    enum TrailStep {
+        case key(String), index(Int)
+    }
+
+    /// `a.b[2].c`: the path of member `key` of the object the trail leads to.
+    func trailPath(appending key: String) -> String {
+        var out = ""
+        for step in trail {
+            switch step {
+            case .key(let k): out += out.isEmpty ? k : "." + k
+            case .index(let i): out += "[\(i)]"
+            }
+        }
+        return out.isEmpty ? key : out + "." + key
+    }
 
     /// A struct, not a tuple: its copies and destruction are specialized, not generic runtime calls.
     struct Member {
@@ -210,7 +229,7 @@ struct JSONByteParser {
         // A UTF-8 byte order mark is tolerated.
         if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { i = 3 }
         skipSpace()
-        let v = try parseValue(path: "")
+        let v = try parseValue()
         skipSpace()
         guard i == bytes.count else { throw fail("unexpected data after the top-level value") }
         return v
@@ -227,11 +246,11 @@ struct JSONByteParser {
         }
     }
 
-    mutating func parseValue(path: String) throws(JSONParseError) -> JSONValue {
+    mutating func parseValue() throws(JSONParseError) -> JSONValue {
         guard i < bytes.count else { throw fail("unexpected end of input") }
         switch bytes[i] {
-        case UInt8(ascii: "{"): return try parseObject(path: path)
-        case UInt8(ascii: "["): return try parseArray(path: path)
+        case UInt8(ascii: "{"): return try parseObject()
+        case UInt8(ascii: "["): return try parseArray()
         case UInt8(ascii: "\""): return .string(try parseString())
         case UInt8(ascii: "t"): try literal("true"); return .bool(true)
         case UInt8(ascii: "f"): try literal("false"); return .bool(false)
@@ -257,7 +276,7 @@ struct JSONByteParser {
         if depth > JSONValue.maximumDepth { throw fail("nesting deeper than \(JSONValue.maximumDepth) levels") }
     }
 
-    mutating func parseObject(path: String) throws(JSONParseError) -> JSONValue {
+    mutating func parseObject() throws(JSONParseError) -> JSONValue {
         try enter()
         defer { depth -= 1 }
         i += 1
@@ -282,12 +301,13 @@ struct JSONByteParser {
             i += 1
             skipSpace()
             if recordDuplicates {
-                let childPath = path.isEmpty ? key : path + "." + key
-                let value = try parseValue(path: childPath)
+                trail.append(.key(key))
+                let value = try parseValue()
+                trail.removeLast()
                 members.append(Member(key: key, value: value))
-                origins.append((childPath, offset))
+                origins.append(offset)
             } else {
-                members.append(Member(key: key, value: try parseValue(path: "")))
+                members.append(Member(key: key, value: try parseValue()))
             }
             skipSpace()
             guard i < bytes.count else { throw fail("unexpected end of input in object") }
@@ -300,7 +320,7 @@ struct JSONByteParser {
                 var object = [String: JSONValue](minimumCapacity: members.count - base)
                 if recordDuplicates {
                     for k in base..<members.count where object.updateValue(members[k].value, forKey: members[k].key) != nil {
-                        found.append((origins[k].offset, origins[k].path))
+                        found.append((origins[k], trailPath(appending: members[k].key)))
                     }
                 } else {
                     for k in base..<members.count { object[members[k].key] = members[k].value }
@@ -311,7 +331,7 @@ struct JSONByteParser {
         }
     }
 
-    mutating func parseArray(path: String) throws(JSONParseError) -> JSONValue {
+    mutating func parseArray() throws(JSONParseError) -> JSONValue {
         try enter()
         defer { depth -= 1 }
         i += 1
@@ -323,8 +343,13 @@ struct JSONByteParser {
         }
         while true {
             skipSpace()
-            let childPath = recordDuplicates ? "\(path)[\(array.count)]" : ""
-            array.append(try parseValue(path: childPath))
+            if recordDuplicates {
+                trail.append(.index(array.count))
+                array.append(try parseValue())
+                trail.removeLast()
+            } else {
+                array.append(try parseValue())
+            }
             skipSpace()
             guard i < bytes.count else { throw fail("unexpected end of input in array") }
             if bytes[i] == UInt8(ascii: ",") {

@@ -40,8 +40,10 @@ public struct FieldManager: Sendable {
     /// when it reset them (`[]` or `[{}]`), otherwise the live object's.
     public static func baseEntries(live: JSONValue?, request: JSONValue?) -> [ManagedFieldsEntry] {
         // The live entries were checked when they were stored: their field sets are read when used.
-        let liveEntries = (try? ManagedFieldsEntry.decode(live?["metadata"]?["managedFields"], fieldsLazily: true)) ?? []
-        guard let given = request?["metadata"]?["managedFields"], given != .null else { return liveEntries }
+        let liveValue = live?["metadata"]?["managedFields"]
+        let liveEntries = (try? ManagedFieldsEntry.decode(liveValue, fieldsLazily: true)) ?? []
+        // A patch's result carries the live entries unchanged.
+        guard let given = request?["metadata"]?["managedFields"], given != .null, given != liveValue else { return liveEntries }
         if given == .array([]) || given == .array([.object([:])]) { return [] }
         guard let entries = try? ManagedFieldsEntry.decode(given), !entries.isEmpty else { return liveEntries }
         return entries

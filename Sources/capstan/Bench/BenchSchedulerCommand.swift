@@ -104,6 +104,7 @@ struct BenchSchedulerCommand: AsyncParsableCommand {
         let watch = Task { await progress.watch(admin) }
         let before = scheduler.statistics
         let workload = self.workload
+        let cpuBefore = ProcessCPU().seconds() ?? 0
         let start = ContinuousClock.now
         // When the scheduler itself had written every binding (the watch may see them later).
         let timeline = self.timeline
@@ -130,6 +131,8 @@ struct BenchSchedulerCommand: AsyncParsableCommand {
         let allBound = await progress.wait(timeout: .seconds(timeout), label: "bound") { progress.boundCount }
         let bound = progress.boundTimes
         let end = bound.compactMap { $0 }.max() ?? ContinuousClock.now
+        // The whole process (server, scheduler, simulated nodes, creators, watches) from the first create to the last binding seen.
+        let cpuSeconds = (ProcessCPU().seconds() ?? 0) - cpuBefore
         watch.cancel()
         schedulerDone.cancel()
         let lastBindingWritten = await schedulerDone.value
@@ -161,9 +164,11 @@ struct BenchSchedulerCommand: AsyncParsableCommand {
                      after.unschedulable - before.unschedulable, after.preemptions - before.preemptions,
                      after.victimsDeleted - before.victimsDeleted, after.eventsWritten - before.eventsWritten,
                      after.eventsDropped - before.eventsDropped, after.bindingErrors - before.bindingErrors))
-        print(String(format: "process RSS %.0f MB", ProcessMemory.rssMB()))
-        print(String(format: "RESULT workload=%@ nodes=%d pods=%d pods_per_s=%.0f p50_ms=%.1f p99_ms=%.1f bound=%d",
-                     workload.rawValue, nodes, pods, perSecond, Percentile.of(latencies, 0.5), Percentile.of(latencies, 0.99), boundCount))
+        print(String(format: "process RSS %.0f MB; process CPU %.2f s from the first create to the last binding (%.0f µs per pod, %.2f cores)",
+                     ProcessMemory.rssMB(), cpuSeconds, cpuSeconds * 1e6 / Double(pods), cpuSeconds / max(seconds, 1e-9)))
+        print(String(format: "RESULT workload=%@ nodes=%d pods=%d pods_per_s=%.0f p50_ms=%.1f p99_ms=%.1f bound=%d cpu_us_per_pod=%.0f",
+                     workload.rawValue, nodes, pods, perSecond, Percentile.of(latencies, 0.5), Percentile.of(latencies, 0.99), boundCount,
+                     cpuSeconds * 1e6 / Double(pods)))
         if !allBound { throw ValidationError("only \(boundCount) of \(pods) pods were bound within \(timeout) s") }
     }
 
