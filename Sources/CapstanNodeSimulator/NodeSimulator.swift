@@ -303,7 +303,8 @@ public final class NodeSimulator: Sendable {
     // MARK: Pods
 
     private func watchPods() async {
-        let watcher = ListWatcher(client: client, resource: CoreV1.Pod.resource, fieldSelector: "spec.nodeName!=", logger: logger)
+        let watcher = ListWatcher(client: client, resource: CoreV1.Pod.resource, fieldSelector: "spec.nodeName!=",
+                                  stripManagedFields: true, logger: logger)
         do {
             for try await event in watcher {
                 switch event {

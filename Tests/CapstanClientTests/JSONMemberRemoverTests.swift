@@ -48,6 +48,18 @@ struct JSONMemberRemoverTests {
         #expect(pod.spec?.containers.first?.name == "c")
         #expect(full.metadata?.managedFields?.first?.manager == "m")
     }
+
+    @Test func aRawWatchFrameParsesWithoutManagedFields() throws {
+        let frame = Array(#"{"type":"ADDED","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","managedFields":[{"manager":"m"}],"resourceVersion":"7"},"spec":{"nodeName":"n"}}}"#.utf8)
+        guard case .added(let pod)? = try WatchEventDecoder<JSONValue>.raw(strippingManagedFields: true).decode(frame),
+              case .added(let full)? = try WatchEventDecoder<JSONValue>.raw.decode(frame) else {
+            Issue.record("expected ADDED events")
+            return
+        }
+        #expect(pod["metadata"] == .object(["name": .string("p"), "resourceVersion": .string("7")]))
+        #expect(pod["spec"]?["nodeName"] == .string("n"))
+        #expect(full["metadata"]?["managedFields"]?.arrayValue?.first?["manager"] == .string("m"))
+    }
 }
 
 private extension Array where Element == UInt8 {

@@ -68,12 +68,14 @@ public struct ListWatcher<Object: Sendable>: AsyncSequence, Sendable {
     public init(client: APIClient, resource: APIResource, namespace: String? = nil, labelSelector: String? = nil,
                 fieldSelector: String? = nil, pageSize: Int = 500, watchTimeout: Duration = .seconds(300),
                 backoff: ListWatcherBackoff = .init(), clock: any Clock<Duration> = ContinuousClock(),
-                logger: Logger? = nil) where Object == JSONValue {
+                stripManagedFields: Bool = false, logger: Logger? = nil) where Object == JSONValue {
         self.init(client: client, namespace: namespace, labelSelector: labelSelector, fieldSelector: fieldSelector,
                   pageSize: pageSize, watchTimeout: watchTimeout, backoff: backoff, clock: clock,
                   logger: logger ?? client.logger,
                   listPage: { client, options in try await client.list(resource, namespace: namespace, options: options) },
-                  watch: { client, options in client.watch(resource, namespace: namespace, options: options) },
+                  watch: { client, options in
+                      client.watch(resource, namespace: namespace, options: options, strippingManagedFields: stripManagedFields)
+                  },
                   resourceVersionOf: { $0["metadata"]?["resourceVersion"]?.stringValue })
     }
 

@@ -67,8 +67,11 @@ extension APIClient {
     }
 
     /// Watches the resource (one namespace, or all when nil). See ``WatchStream``.
-    public func watch(_ resource: APIResource, namespace: String? = nil, options: WatchOptions = .init()) -> WatchStream<JSONValue> {
-        WatchStream(client: self, path: resource.path(namespace: namespace), query: options.query, decoder: .raw)
+    /// With `strippingManagedFields`, the objects arrive without `metadata.managedFields`.
+    public func watch(_ resource: APIResource, namespace: String? = nil, options: WatchOptions = .init(),
+                      strippingManagedFields: Bool = false) -> WatchStream<JSONValue> {
+        WatchStream(client: self, path: resource.path(namespace: namespace), query: options.query,
+                    decoder: .raw(strippingManagedFields: strippingManagedFields))
     }
 
     // MARK: Shared

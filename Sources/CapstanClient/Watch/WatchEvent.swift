@@ -39,8 +39,14 @@ struct WatchEventDecoder<Object: Sendable>: Sendable {
 
 extension WatchEventDecoder where Object == JSONValue {
     /// Raw JSON objects, parsed with the byte-level parser.
-    static var raw: Self {
-        Self { frame in
+    static var raw: Self { raw(strippingManagedFields: false) }
+
+    /// Raw JSON objects; with `strippingManagedFields`, the objects' `metadata.managedFields` are
+    /// cut from the bytes before they are parsed (often a third of a pod's bytes).
+    static func raw(strippingManagedFields: Bool) -> Self {
+        let remover = strippingManagedFields ? JSONMemberRemover(path: ["object", "metadata", "managedFields"]) : nil
+        return Self { received in
+            let frame = remover?.removing(from: received) ?? received
             let json: JSONValue
             do { json = try JSONValue.parse(frame) } catch {
                 throw APIClientError(.invalidResponse, "a watch event is not JSON: \(error)")

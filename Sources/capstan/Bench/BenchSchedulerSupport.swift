@@ -142,7 +142,8 @@ final class PodProgress: Sendable {
     var boundTimes: [ContinuousClock.Instant?] { state.withLock { $0.bound } }
 
     func watch(_ client: APIClient) async {
-        let watcher = ListWatcher(client: client, resource: CoreV1.Pod.resource, namespace: BenchPods.namespace, logger: EmbeddedServer.quiet)
+        let watcher = ListWatcher(client: client, resource: CoreV1.Pod.resource, namespace: BenchPods.namespace,
+                                  stripManagedFields: true, logger: EmbeddedServer.quiet)
         do {
             for try await event in watcher {
                 switch event {
