@@ -28,15 +28,7 @@ extension Registry {
         }
         let key = r.key.key(namespace: namespace, name: name)
         for _ in 0..<16 {
-            let current: KeyValue
-            do {
-                guard let kv = try await storage.get(key).kv else {
-                    throw APIError.notFound(GroupResource(group: r.group, resource: r.plural), name: name)
-                }
-                current = kv
-            } catch {
-                throw Self.map(error, r, name: name)
-            }
+            let current = try await storedValue(r, key: key, name: name)
             guard case .object(var o)? = try? JSONValue.parse(current.value) else {
                 throw APIError.internalError("stored object \(key) does not decode")
             }

@@ -186,14 +186,7 @@ extension Registry {
                 stored.edit("metadata") { $0["resourceVersion"] = nil }
                 old = stored
             } else {
-                do {
-                    guard let kv = try await storage.get(key).kv else {
-                        throw APIError.notFound(GroupResource(group: r.group, resource: r.plural), name: name)
-                    }
-                    current = kv
-                } catch {
-                    throw Self.map(error, r, name: name)
-                }
+                current = try await storedValue(r, key: key, name: name)
                 if let precondition, precondition != current.modRevision {
                     throw APIError.objectModified(GroupResource(group: r.group, resource: r.plural), name: name)
                 }
@@ -346,6 +339,18 @@ extension Registry {
             return (value, duplicates)
         } catch {
             throw APIError.badRequest("the body of the request was in an unknown format: \(error.description)")
+        }
+    }
+
+    /// The stored key-value of an object, or 404.
+    func storedValue(_ r: RegisteredResource, key: String, name: String) async throws(APIError) -> KeyValue {
+        do {
+            guard let kv = try await storage.get(key).kv else {
+                throw APIError.notFound(GroupResource(group: r.group, resource: r.plural), name: name)
+            }
+            return kv
+        } catch {
+            throw Self.map(error, r, name: name)
         }
     }
 
