@@ -9,14 +9,17 @@ public struct FieldsV1Error: Error, Sendable, Hashable, CustomStringConvertible 
 extension FieldSet {
     /// The `fieldsV1` form: an object whose members are `f:`, `k:`, `v:` and `i:` names; `.` marks a
     /// node that is itself in the set, and a member with no children is `{}`.
-    public var fieldsV1: JSONValue {
-        var o: [String: JSONValue] = [:]
+    public var fieldsV1: JSONValue { .object(fieldsV1Members) }
+
+    /// Each child's members are built into a dictionary of its own, never copied out of a value.
+    private var fieldsV1Members: [String: JSONValue] {
+        var o = [String: JSONValue](minimumCapacity: children.count)
         for (element, child) in children {
-            var encoded = child.fieldsV1.objectValue ?? [:]
+            var encoded = child.fieldsV1Members
             if child.isMember, !child.children.isEmpty { encoded["."] = .object([:]) }
             o[element.fieldsV1Key] = .object(encoded)
         }
-        return .object(o)
+        return o
     }
 
     /// Reads a `fieldsV1` value.

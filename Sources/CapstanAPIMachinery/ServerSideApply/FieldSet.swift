@@ -72,12 +72,14 @@ public struct FieldSet: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The members of `self` that are not members of `other` (members only; subtrees stay).
+    /// Walks `other`'s nodes only: the subtrees it does not reach are shared, not copied.
     public func subtracting(_ other: FieldSet) -> FieldSet {
-        var out = FieldSet()
-        out.isMember = isMember && !other.isMember
-        for (k, v) in children {
-            let rest = other.children[k].map { v.subtracting($0) } ?? v
-            if !rest.isEmpty { out.children[k] = rest }
+        var out = self
+        if other.isMember { out.isMember = false }
+        for (k, o) in other.children {
+            guard let v = out.children[k] else { continue }
+            let rest = v.subtracting(o)
+            out.children[k] = rest.isEmpty ? nil : rest
         }
         return out
     }
@@ -97,11 +99,11 @@ public struct FieldSet: Hashable, Sendable, CustomStringConvertible {
     /// Without the members at or under any member of `other` (a recursive difference).
     public func removingSubtrees(_ other: FieldSet) -> FieldSet {
         if other.isMember { return FieldSet() }
-        var out = FieldSet()
-        out.isMember = isMember
-        for (k, v) in children {
-            let rest = other.children[k].map { v.removingSubtrees($0) } ?? v
-            if !rest.isEmpty { out.children[k] = rest }
+        var out = self
+        for (k, o) in other.children {
+            guard let v = out.children[k] else { continue }
+            let rest = v.removingSubtrees(o)
+            out.children[k] = rest.isEmpty ? nil : rest
         }
         return out
     }
