@@ -174,28 +174,33 @@ extension Registry {
                precondition == nil || precondition == entry.revision {
                 cached = entry
             }
-            let current: KeyValue
+            // Read from storage when not from the cache.
+            let current: KeyValue?
+            let revision: Int64
             let old: [String: JSONValue]
             var oldServed: [String: JSONValue]
             if let cached {
                 // The cache holds the served bytes: the stored object with its resourceVersion.
                 guard case .object(let served)? = try? JSONValue.parse(cached.bytes) else { continue }
-                current = KeyValue(key: key, value: [], createRevision: 0, modRevision: cached.revision)
+                current = nil
+                revision = cached.revision
                 oldServed = served
                 var stored = served
                 stored.edit("metadata") { $0["resourceVersion"] = nil }
                 old = stored
             } else {
-                current = try await storedValue(r, key: key, name: name)
-                if let precondition, precondition != current.modRevision {
+                let kv = try await storedValue(r, key: key, name: name)
+                if let precondition, precondition != kv.modRevision {
                     throw APIError.objectModified(GroupResource(group: r.group, resource: r.plural), name: name)
                 }
-                guard case .object(let stored)? = try? JSONValue.parse(current.value) else {
+                guard case .object(let stored)? = try? JSONValue.parse(kv.value) else {
                     throw APIError.internalError("stored object \(key) does not decode")
                 }
+                current = kv
+                revision = kv.modRevision
                 old = stored
                 oldServed = stored
-                oldServed.edit("metadata") { $0["resourceVersion"] = .string(String(current.modRevision)) }
+                oldServed.edit("metadata") { $0["resourceVersion"] = .string(String(kv.modRevision)) }
             }
             var new: [String: JSONValue]
             let warnings: [String]
@@ -224,7 +229,7 @@ extension Registry {
             if newMeta["deletionTimestamp"] != nil, (newMeta.array("finalizers") ?? []).isEmpty, !namespaceFinalizing,
                !(r.kind == "Pod" && (newMeta.int("deletionGracePeriodSeconds") ?? 0) > 0 && old.object("spec")?.string("nodeName") != nil) {
                 // The delete needs the stored create revision: from storage.
-                if cached != nil { continue }
+                guard let current else { continue }
                 if options.dryRun {
                     return WriteResult(entry: r.cache.makeEntry(current), created: false, warnings: warnings)
                 }
@@ -246,7 +251,7 @@ extension Registry {
                 // No change to the cached copy: whether it is the current object decides, so ask storage.
                 continue
             }
-            if bytes == current.value || options.dryRun {
+            if let current, bytes == current.value || options.dryRun {
                 // No change: Kubernetes skips the write and keeps the resourceVersion.
                 let kv = options.dryRun ? KeyValue(key: key, value: bytes, createRevision: current.createRevision,
                                                    modRevision: current.modRevision) : current
@@ -255,7 +260,7 @@ extension Registry {
             do {
                 let expected = r.cache.expect(key: key, value: bytes, object: .object(new))
                 let kv: KeyValue
-                do { kv = try await storage.update(key, value: bytes, expectedModRevision: current.modRevision, lease: 0) } catch {
+                do { kv = try await storage.update(key, value: bytes, expectedModRevision: revision, lease: 0) } catch {
                     r.cache.abandon(expected)
                     throw error
                 }

@@ -206,7 +206,7 @@ public struct SchemaWalker: Sendable {
     }
 }
 
-/// Where the walk is, kept as segments and turned into text (`spec.containers[0].name`,
+/// Where the walk is, kept as segments and turned into a ``FieldPath`` (`spec.containers[0].name`,
 /// `metadata.labels[app]`) only when something is reported there.
 struct WalkPath {
     enum Segment {
@@ -215,22 +215,19 @@ struct WalkPath {
 
     var segments: [Segment] = []
 
-    var rendered: String {
-        var out = ""
-        for segment in segments {
+    var fieldPath: FieldPath {
+        segments.reduce(FieldPath.root) { path, segment in
             switch segment {
-            case .field(let name): out += out.isEmpty ? name : "." + name
-            case .index(let i): out += "[\(i)]"
-            case .key(let key): out += "[\(key)]"
+            case .field(let name): return path.child(name)
+            case .index(let i): return path.index(i)
+            case .key(let key): return path.key(key)
             }
         }
-        return out
     }
 
-    func rendered(appending name: String) -> String {
-        let base = rendered
-        return base.isEmpty ? name : base + "." + name
-    }
+    var rendered: String { fieldPath.description }
 
-    func rendered(index: Int) -> String { rendered + "[\(index)]" }
+    func rendered(appending name: String) -> String { fieldPath.child(name).description }
+
+    func rendered(index: Int) -> String { fieldPath.index(index).description }
 }

@@ -84,8 +84,8 @@ public struct FieldManager: Sendable {
     /// Whether an entry cannot own anything this write changes: with a status subresource, the
     /// main resource's managers own no status and the status subresource's own only status.
     func disjoint(_ entry: ManagedFieldsEntry) -> Bool {
-        let split: Set<String> = ["", "status"]
-        return hasStatus && entry.subresource != subresource && split.contains(entry.subresource) && split.contains(subresource)
+        func splitByStatus(_ s: String) -> Bool { s.isEmpty || s == "status" }
+        return hasStatus && entry.subresource != subresource && splitByStatus(entry.subresource) && splitByStatus(subresource)
     }
 
     // MARK: Apply

@@ -109,13 +109,15 @@ public struct ManagedFieldsEntry: Hashable, Sendable {
             throw FieldsV1Error(message: "managedFields fieldsType \"\(type)\" is not supported (only FieldsV1)")
         }
         let fieldsV1 = o["fieldsV1"] ?? .object([:])
-        self.init(manager: o["manager"]?.stringValue ?? "", operation: operation,
-                  apiVersion: o["apiVersion"]?.stringValue ?? "", time: o["time"]?.stringValue,
-                  subresource: o["subresource"]?.stringValue ?? "",
-                  fields: fieldsLazily ? FieldSet() : try FieldSet(fieldsV1: fieldsV1))
-        if fieldsLazily, case .object = fieldsV1 {
-            decoded = nil
+        manager = o["manager"]?.stringValue ?? ""
+        self.operation = operation
+        apiVersion = o["apiVersion"]?.stringValue ?? ""
+        time = o["time"]?.stringValue
+        subresource = o["subresource"]?.stringValue ?? ""
+        if fieldsLazily {
             encoded = fieldsV1
+        } else {
+            decoded = try FieldSet(fieldsV1: fieldsV1)
         }
     }
 
