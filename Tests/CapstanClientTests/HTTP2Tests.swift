@@ -2,6 +2,7 @@ import CapstanAPI
 import CapstanAPIMachinery
 import CapstanClient
 import CapstanTesting
+import Synchronization
 import Testing
 
 private func configMap(_ name: String, namespace: String = "default", labels: [String: String]? = nil,
@@ -210,12 +211,18 @@ struct HTTP2Tests {
             let client = try first.makeClient { $0.http2ForRequests = true }
             do {
                 _ = try await client.get(CoreV1.Namespace.self, name: "default")
+                let received = Atomic<Int>(0)
                 let watch = Task {
                     var events = 0
-                    for try await _ in client.watch(CoreV1.Namespace.self) { events += 1 }
+                    for try await _ in client.watch(CoreV1.Namespace.self) {
+                        events += 1
+                        received.add(1, ordering: .relaxed)
+                    }
                     return events
                 }
-                #expect(await eventually { first.server.streams.count == 1 })
+                // The watch is streaming (its first events arrived) before the server goes away.
+                #expect(await eventually { received.load(ordering: .relaxed) >= 1 })
+                #expect(first.server.streams.count == 1)
                 #expect(first.server.connectionCount == 1)
                 // Shutdown sends GOAWAY and ends the watch; the connection closes once it has.
                 try await first.stop()
