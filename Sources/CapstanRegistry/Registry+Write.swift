@@ -73,7 +73,7 @@ extension Registry {
             }
         }
         // System fields are set by the server, never by the client.
-        meta["uid"] = .string(UUID().uuidString.lowercased())
+        meta["uid"] = .string(ObjectUID.random())
         meta["creationTimestamp"] = .string(timestamp)
         meta["resourceVersion"] = nil
         meta["deletionTimestamp"] = nil

@@ -1,5 +1,6 @@
 import CapstanAPI
 import CapstanAPIMachinery
+import Foundation
 import Testing
 
 @Suite("Validation helpers")
@@ -196,6 +197,34 @@ struct ValidationTests {
         #expect(long.hasPrefix(String(repeating: "p", count: 58)))
         #expect(NameValidation.dns1123Label(long).isEmpty)
         #expect(NameGenerator.generateName(base: "").utf8.count == 5)
+    }
+
+    /// Hands out the words it was given, in order.
+    struct FixedWords: RandomNumberGenerator {
+        var words: [UInt64]
+        mutating func next() -> UInt64 { words.removeFirst() }
+    }
+
+    @Test func uidsAreVersion4UUIDsInLowerCase() throws {
+        // The version nibble (4) and the variant bits (10) replace what the generator gave.
+        var all = FixedWords(words: [0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210])
+        #expect(ObjectUID.random(using: &all) == "01234567-89ab-4def-bedc-ba9876543210")
+        var ones = FixedWords(words: [.max, .max])
+        #expect(ObjectUID.random(using: &ones) == "ffffffff-ffff-4fff-bfff-ffffffffffff")
+        var zeros = FixedWords(words: [0, 0])
+        #expect(ObjectUID.random(using: &zeros) == "00000000-0000-4000-8000-000000000000")
+
+        var seen = Set<String>()
+        for _ in 0..<2_000 {
+            let uid = ObjectUID.random()
+            let parsed = try #require(UUID(uuidString: uid))
+            #expect(parsed.uuidString.lowercased() == uid)
+            let bytes = Array(uid.utf8)
+            #expect(bytes[14] == UInt8(ascii: "4"))
+            #expect([UInt8(ascii: "8"), UInt8(ascii: "9"), UInt8(ascii: "a"), UInt8(ascii: "b")].contains(bytes[19]))
+            seen.insert(uid)
+        }
+        #expect(seen.count == 2_000)
     }
 
     @Test func resourceVersions() throws {
